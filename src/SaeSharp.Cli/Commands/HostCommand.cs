@@ -21,18 +21,20 @@ internal static class HostCommand
     {
         var seed = new Option<long>("--seed") { Description = "Seed of the train/test split and the initial weights.", DefaultValueFactory = _ => 0 };
         var p = new Option<int>("--p") { Description = "The prime modulus.", DefaultValueFactory = _ => 113 };
-        var trainFraction = new Option<double>("--train-fraction") { Description = "Share of the p² pairs used for training.", DefaultValueFactory = _ => 0.3 };
+        var trainFraction = new Option<double>("--train-fraction") { Description = "Share of the p² pairs used for training.", DefaultValueFactory = _ => 0.5 };
         var maxSteps = new Option<int>("--max-steps") { Description = "Hard limit on optimiser steps.", DefaultValueFactory = _ => 40_000 };
         var outDir = new Option<string?>("--out") { Description = "Folder for the trained host (default: $XDG_CACHE_HOME/saesharp/hosts/modadd-p{P}-seed{S})." };
         var retrain = new Option<bool>("--retrain") { Description = "Train even when the folder already holds this run." };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice, the core count)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object to stdout." };
         var command = new Command("train-modadd", "Train (or load from cache) the grokking modular-addition host: a b = → (a+b) mod p.");
-        foreach (var option in new Option[] { seed, p, trainFraction, maxSteps, outDir, retrain, json }) command.Options.Add(option);
+        foreach (var option in new Option[] { seed, p, trainFraction, maxSteps, outDir, retrain, threads, json }) command.Options.Add(option);
         command.SetAction((ParseResult r, CancellationToken ct) =>
         {
             try
             {
                 var config = new ModAddConfig(P: r.GetValue(p), Seed: r.GetValue(seed), TrainFraction: r.GetValue(trainFraction), MaxSteps: r.GetValue(maxSteps)).Validate();
+                if (r.GetValue(threads) is int threadCount and > 0) TorchSharp.torch.set_num_threads(threadCount);
                 var folder = r.GetValue(outDir) ?? ModAddCache.DefaultFolder(config);
                 bool asJson = r.GetValue(json);
                 var progress = new ActionProgress<ModAddLogEntry>(e =>
@@ -56,6 +58,7 @@ internal static class HostCommand
                         key_frequencies = result.KeyFrequencies.Frequencies,
                         key_frequency_norm_fraction = result.KeyFrequencies.Explained,
                         training_seconds = Math.Round(result.TrainingTime.TotalSeconds, 1),
+                        training_cpu_seconds = Math.Round(result.TrainingCpuTime.TotalSeconds, 1),
                         from_cache = result.FromCache,
                         model_dir = Path.GetFullPath(folder),
                     }));

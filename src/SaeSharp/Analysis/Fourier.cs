@@ -14,9 +14,9 @@ namespace SaeSharp.Analysis;
 /// </remarks>
 public static class Fourier
 {
-    /// <summary>The orthonormal Fourier basis over Z_p as float32 <c>[p, p]</c>: row i is basis vector i, column x its value at x.</summary>
+    /// <summary>The orthonormal Fourier basis over Z_p <c>[p, p]</c> (float32 unless <paramref name="dtype"/> says otherwise): row i is basis vector i, column x its value at x.</summary>
     /// <exception cref="SaeSharpException">p is not odd and at least 3.</exception>
-    public static Tensor Basis(int p)
+    public static Tensor Basis(int p, ScalarType dtype = ScalarType.Float32)
     {
         CheckP(p);
         var values = new double[p * p];
@@ -30,8 +30,9 @@ public static class Fourier
                 values[(2 * k - 1) * p + x] = scale * Math.Cos(angle);
                 values[2 * k * p + x] = scale * Math.Sin(angle);
             }
-        using var basis64 = tensor(values, [p, p]);
-        return basis64.to_type(ScalarType.Float32);
+        var basis64 = tensor(values, [p, p]);
+        if (dtype == ScalarType.Float64) return basis64;
+        using (basis64) return basis64.to_type(dtype);
     }
 
     /// <summary>A readable name of basis row <paramref name="index"/>: <c>const</c>, <c>cos 3</c>, <c>sin 3</c>.</summary>
@@ -46,14 +47,14 @@ public static class Fourier
     /// considering only cuts whose cumulative fraction reaches <paramref name="minFraction"/> (or all of
     /// the first <paramref name="maxCount"/> if none does).
     /// </summary>
-    public static FourierKeyFrequencies KeyFrequencies(Tensor embeddingPD, double minFraction = 0.9, int maxCount = 16)
+    public static FourierKeyFrequencies KeyFrequencies(Tensor embeddingPD, double minFraction = 0.9, int maxCount = 8)
     {
         if (embeddingPD.dim() != 2)
             throw new SaeSharpException($"embedding has shape [{string.Join(", ", embeddingPD.shape)}]; expected [p, D]", field: "embedding");
         int p = (int)embeddingPD.shape[0];
         CheckP(p);
         using var scope = NewDisposeScope();
-        using var basis = Basis(p).to_type(ScalarType.Float64);
+        var basis = Basis(p, ScalarType.Float64);
         var coefficientsPD = basis.matmul(embeddingPD.detach().cpu().to_type(ScalarType.Float64));
         var energyP = coefficientsPD.square().sum(1).data<double>().ToArray();
         double total = energyP.Sum();
@@ -92,8 +93,7 @@ public static class Fourier
             throw new SaeSharpException($"function has shape [{string.Join(", ", fPP.shape)}]; expected [p, p] over (a, b)", field: "f");
         int p = (int)fPP.shape[0];
         CheckP(p);
-        using var basis32 = Basis(p);
-        using var basis = basis32.to_type(ScalarType.Float64);
+        using var basis = Basis(p, ScalarType.Float64);
         using var f = fPP.detach().cpu().to_type(ScalarType.Float64);
         using var left = basis.matmul(f);
         return left.matmul(basis.t());

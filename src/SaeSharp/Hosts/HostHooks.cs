@@ -23,7 +23,10 @@ public sealed class HostHooks
     /// <summary>The hooked point names.</summary>
     public IEnumerable<string> Points => _functions.Keys;
 
-    /// <summary>The tensors captured in the last forward pass, by point name (<c>[B, T, D]</c> each).</summary>
+    /// <summary>
+    /// The tensors captured in the last forward pass, by point name (<c>[B, T, D]</c> each). They belong to the
+    /// caller's dispose scope (or to nobody when there is none): dispose them, or let the scope do it.
+    /// </summary>
     public IReadOnlyDictionary<string, Tensor> Captured => _captured;
 
     /// <summary>
@@ -39,11 +42,18 @@ public sealed class HostHooks
     }
 
     /// <summary>Records the residual stream at <paramref name="point"/> in <see cref="Captured"/> (the tensor itself, not a copy).</summary>
+    /// <remarks>The tensor is still part of the autograd graph; detach it to keep it without the graph.</remarks>
     public HostHooks Capture(string point) => Replace(point, x =>
     {
         _captured[point] = x;
         return x;
     });
+
+    /// <summary>Keeps captured tensors alive past the forward pass's dispose scope (the caller owns them).</summary>
+    internal void MoveCapturedToOuterScope()
+    {
+        foreach (var tensor in _captured.Values) tensor.MoveToOuterDisposeScope();
+    }
 
     internal bool TryGet(string point, out Func<Tensor, Tensor> function) => _functions.TryGetValue(point, out function!);
 }

@@ -106,6 +106,7 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
             xBTD = Block(_layers[i], xBTD, queryStart: 0);
             xBTD = ApplyHook(hooks, HostHooks.ResidPost(i), xBTD);
         }
+        hooks?.MoveCapturedToOuterScope();
         return Unembed(xBTD).MoveToOuterDisposeScope();
     }
 

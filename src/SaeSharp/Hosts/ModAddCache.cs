@@ -63,7 +63,7 @@ public static class ModAddCache
         foreach (var entry in result.Log) log.Append(JsonSerializer.Serialize(entry, HostJsonContext.Default.ModAddLogEntry)).Append('\n');
         AtomicFile.WriteAllText(Path.Combine(folder, LogFileName), log.ToString());
         var summary = new ModAddSummary(result.Config, result.Steps, result.StepsToMemorize, result.StepsToGeneralize,
-            result.TrainAccuracy, result.TestAccuracy, result.TrainingTime.TotalSeconds);
+            result.TrainAccuracy, result.TestAccuracy, result.TrainingTime.TotalSeconds, result.TrainingCpuTime.TotalSeconds);
         AtomicFile.WriteAllText(summaryPath, JsonSerializer.Serialize(summary, HostJsonContext.Default.ModAddSummary));
     }
 
@@ -92,7 +92,7 @@ public static class ModAddCache
             var log = ReadLog(Path.Combine(folder, LogFileName));
             return new ModAddResult(model, config, log, summary.Steps, summary.StepsToMemorize, summary.StepsToGeneralize,
                 summary.TrainAccuracy, summary.TestAccuracy, ModAddTrainer.KeyFrequenciesOf(model),
-                TimeSpan.FromSeconds(summary.TrainingSeconds), FromCache: true);
+                TimeSpan.FromSeconds(summary.TrainingSeconds), TimeSpan.FromSeconds(summary.TrainingCpuSeconds), FromCache: true);
         }
         catch
         {

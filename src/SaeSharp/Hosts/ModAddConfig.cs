@@ -6,7 +6,12 @@ namespace SaeSharp.Hosts;
 /// </summary>
 /// <param name="P">The prime modulus p (≥ 3); tokens 0..p−1 are numbers, token p is <c>=</c>.</param>
 /// <param name="Seed">Seeds the train/test split and the initial weights.</param>
-/// <param name="TrainFraction">Share of the p² pairs used for training, in (0, 1).</param>
+/// <param name="TrainFraction">
+/// Share of the p² pairs used for training, in (0, 1). The default is 0.5, not the paper's 0.3: measured here
+/// (p = 113, seed 0), 0.3 memorises by step 150 but is still at 5% test accuracy at step 500 (the paper groks near
+/// step 10k, over 10 minutes on 2 cores), 0.4 reaches 52% by step 600, while 0.5 passes 99% test accuracy at
+/// step 590. Pass 0.3 to reproduce the paper's slower run.
+/// </param>
 /// <param name="LearningRate">AdamW learning rate after warmup.</param>
 /// <param name="WeightDecay">AdamW decoupled weight decay (1.0 drives grokking).</param>
 /// <param name="Beta1">AdamW β1.</param>
@@ -15,12 +20,14 @@ namespace SaeSharp.Hosts;
 /// <param name="MaxSteps">Hard limit on optimiser steps.</param>
 /// <param name="EvalInterval">Steps between evaluations on the test pairs (and log entries).</param>
 /// <param name="StopTestAccuracy">Training stops once test accuracy exceeds this ...</param>
-/// <param name="StopAfterEvals">... for this many consecutive evaluations.</param>
+/// <param name="StopAfterEvals">... for this many consecutive evaluations ...</param>
+/// <param name="StopKeyFrequencyFraction">... and the embedding's key frequencies (at most 8) explain at least this
+/// share of its squared norm: weight decay has cleaned up what memorisation left (0 to stop on accuracy alone).</param>
 /// <param name="SnapshotInterval">Steps between weight snapshots for the progress measures (restricted/excluded loss); 0 for none.</param>
 public sealed record ModAddConfig(
     int P = 113,
     long Seed = 0,
-    double TrainFraction = 0.3,
+    double TrainFraction = 0.5,
     double LearningRate = 1e-3,
     double WeightDecay = 1.0,
     double Beta1 = 0.9,
@@ -30,6 +37,7 @@ public sealed record ModAddConfig(
     int EvalInterval = 10,
     double StopTestAccuracy = 0.999,
     int StopAfterEvals = 10,
+    double StopKeyFrequencyFraction = 0.9,
     int SnapshotInterval = 500)
 {
     /// <summary>Checks every field.</summary>
@@ -52,6 +60,8 @@ public sealed record ModAddConfig(
         if (!(StopTestAccuracy > 0 && StopTestAccuracy <= 1))
             throw new SaeSharpException($"is {StopTestAccuracy}; must lie in (0, 1]", field: nameof(StopTestAccuracy));
         if (StopAfterEvals < 1) throw new SaeSharpException($"is {StopAfterEvals}; must be ≥ 1", field: nameof(StopAfterEvals));
+        if (!(StopKeyFrequencyFraction >= 0 && StopKeyFrequencyFraction <= 1))
+            throw new SaeSharpException($"is {StopKeyFrequencyFraction}; must lie in [0, 1]", field: nameof(StopKeyFrequencyFraction));
         if (SnapshotInterval < 0) throw new SaeSharpException($"is {SnapshotInterval}; must be ≥ 0", field: nameof(SnapshotInterval));
         return this;
     }

@@ -13,11 +13,12 @@ namespace SaeSharp.Hosts;
 /// <param name="TestAccuracy">Final test accuracy (all held-out pairs, final weights).</param>
 /// <param name="KeyFrequencies">The final model's key frequencies from its embedding.</param>
 /// <param name="TrainingTime">Wall time of the training run (that of the original run when loaded from cache).</param>
+/// <param name="TrainingCpuTime">Processor time of the whole process during training (all threads), a load-independent cost measure.</param>
 /// <param name="FromCache">Whether the model was loaded from a cache folder instead of trained now.</param>
 public sealed record ModAddResult(
     HostTransformer Model, ModAddConfig Config, IReadOnlyList<ModAddLogEntry> Log, int Steps,
     int? StepsToMemorize, int? StepsToGeneralize, double TrainAccuracy, double TestAccuracy,
-    FourierKeyFrequencies KeyFrequencies, TimeSpan TrainingTime, bool FromCache) : IDisposable
+    FourierKeyFrequencies KeyFrequencies, TimeSpan TrainingTime, TimeSpan TrainingCpuTime, bool FromCache) : IDisposable
 {
     /// <inheritdoc/>
     public void Dispose() => Model.Dispose();

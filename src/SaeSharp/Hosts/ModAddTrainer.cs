@@ -8,7 +8,8 @@ namespace SaeSharp.Hosts;
 /// <summary>
 /// Trains the modular-addition host until it groks: full-batch AdamW on the training pairs, cross-entropy on
 /// the logits at the <c>=</c> position over the p answers, stopping once test accuracy has stayed above
-/// <see cref="ModAddConfig.StopTestAccuracy"/> for <see cref="ModAddConfig.StopAfterEvals"/> evaluations.
+/// <see cref="ModAddConfig.StopTestAccuracy"/> for <see cref="ModAddConfig.StopAfterEvals"/> evaluations and the
+/// embedding has become sparse in the Fourier basis (<see cref="ModAddConfig.StopKeyFrequencyFraction"/>).
 /// Deterministic given the seed (on a fixed thread count: libtorch's reductions depend on it).
 /// </summary>
 public static class ModAddTrainer
@@ -20,6 +21,7 @@ public static class ModAddTrainer
     {
         config.Validate();
         var stopwatch = Stopwatch.StartNew();
+        var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
         int p = config.P;
         var (trainPairs, testPairs) = ModAddTask.Split(p, config.TrainFraction, config.Seed);
         using var inputs = ModAddTask.AllInputs(p);
@@ -66,7 +68,9 @@ public static class ModAddTrainer
                 progress?.Report(entry);
                 if (snapshot) snapshots.Add((step, CloneWeights(model)));
                 aboveThreshold = testAccuracy > config.StopTestAccuracy ? aboveThreshold + 1 : 0;
-                if (aboveThreshold >= config.StopAfterEvals) break;
+                if (aboveThreshold >= config.StopAfterEvals
+                    && (config.StopKeyFrequencyFraction <= 0 || KeyFrequenciesOf(model).Explained >= config.StopKeyFrequencyFraction))
+                    break;
             }
 
             var (finalTrainLoss, finalTrainAccuracy) = Evaluate(model, trainInputs, trainLabels);
@@ -76,7 +80,8 @@ public static class ModAddTrainer
             stopwatch.Stop();
             return new ModAddResult(model, config, log, step,
                 log.FirstOrDefault(e => e.TrainAccuracy > 0.99)?.Step, log.FirstOrDefault(e => e.TestAccuracy > 0.99)?.Step,
-                finalTrainAccuracy, finalTestAccuracy, keyFrequencies, stopwatch.Elapsed, FromCache: false);
+                finalTrainAccuracy, finalTestAccuracy, keyFrequencies, stopwatch.Elapsed,
+                Process.GetCurrentProcess().TotalProcessorTime - cpuStart, FromCache: false);
         }
         catch
         {
