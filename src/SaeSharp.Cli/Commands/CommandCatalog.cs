@@ -7,7 +7,8 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
+        yield return TrainCommand.Create();
+        yield return EvalCommand.Create();
         yield return HostCommand.Create();
-        yield break;
     }
 }
