@@ -63,13 +63,13 @@ public static class ModAddTrainer
                     throw new SaeSharpException($"training loss became {trainLoss} at step {step}", field: "loss");
                 double trainAccuracy = Accuracy(logitsNC, trainLabels);
                 var (testLoss, testAccuracy) = Evaluate(model, testInputs, testLabels);
-                var entry = new ModAddLogEntry(step, trainLoss, trainAccuracy, testLoss, testAccuracy);
+                double keyFraction = KeyFrequenciesOf(model).Explained;
+                var entry = new ModAddLogEntry(step, trainLoss, trainAccuracy, testLoss, testAccuracy, keyFraction);
                 log.Add(entry);
                 progress?.Report(entry);
                 if (snapshot) snapshots.Add((step, CloneWeights(model)));
                 aboveThreshold = testAccuracy > config.StopTestAccuracy ? aboveThreshold + 1 : 0;
-                if (aboveThreshold >= config.StopAfterEvals
-                    && (config.StopKeyFrequencyFraction <= 0 || KeyFrequenciesOf(model).Explained >= config.StopKeyFrequencyFraction))
+                if (aboveThreshold >= config.StopAfterEvals && keyFraction >= config.StopKeyFrequencyFraction)
                     break;
             }
 

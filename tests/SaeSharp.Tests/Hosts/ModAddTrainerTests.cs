@@ -5,8 +5,15 @@ using static TorchSharp.torch;
 namespace SaeSharp.Tests.Hosts;
 
 [Collection("Torch")]
-public sealed class ModAddTrainerTests
+public sealed class ModAddTrainerTests : IDisposable
 {
+    // One libtorch thread: these runs are small, and intra-op threads only add synchronisation (badly so on a shared machine).
+    private readonly int _threads = TorchSharp.torch.get_num_threads();
+
+    public ModAddTrainerTests() => TorchSharp.torch.set_num_threads(1);
+
+    public void Dispose() => TorchSharp.torch.set_num_threads(_threads);
+
     [Fact]
     public void Train_SmallPrime_Generalizes()
     {
