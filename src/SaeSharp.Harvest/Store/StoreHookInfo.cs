@@ -1,0 +1,7 @@
+namespace SaeSharp.Harvest.Store;
+
+/// <summary>One hook of an activation store.</summary>
+/// <param name="Name">Hook name (<c>resid_post.3</c> or a tensor name).</param>
+/// <param name="TensorName">The graph tensor it was read from.</param>
+/// <param name="D">Row width.</param>
+public sealed record StoreHookInfo(string Name, string TensorName, int D);
