@@ -7,6 +7,10 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
+        yield return HooksCommand.Create();
+        yield return HarvestCommand.Create();
+        yield return StoreCommand.Create();
+        yield return TokenizeCommand.Create();
         yield break;
     }
 }

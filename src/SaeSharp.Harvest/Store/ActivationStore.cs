@@ -114,6 +114,61 @@ public sealed class ActivationStore : IDisposable
     /// <summary>Copies one row (global index) of hook <paramref name="hook"/> into <paramref name="destination"/> (<c>[D]</c>).</summary>
     public void ReadRow(int hook, long row, Span<float> destination) => ReadRows(hook, row, 1, destination);
 
+    /// <summary>Mean L2 norm of hook <paramref name="hook"/>'s rows (reads, and so verifies, every shard of the hook).</summary>
+    public double MeanNorm(int hook)
+    {
+        int d = Hooks[hook].D;
+        const int Block = 4096;
+        var bufferND = new float[Block * d];
+        double sum = 0;
+        for (long start = 0; start < Rows; start += Block)
+        {
+            int count = (int)Math.Min(Block, Rows - start);
+            ReadRows(hook, start, count, bufferND);
+            for (int r = 0; r < count; r++)
+            {
+                double squares = 0;
+                foreach (var v in bufferND.AsSpan(r * d, d)) squares += (double)v * v;
+                sum += Math.Sqrt(squares);
+            }
+        }
+        return Rows == 0 ? 0 : sum / Rows;
+    }
+
+    /// <summary>
+    /// Writes hook <paramref name="hookName"/> as a safetensors file holding one F32 tensor <c>[Rows, D]</c> named by the
+    /// hook, rows in harvest order; written to a temporary name and renamed into place.
+    /// </summary>
+    /// <exception cref="SaeSharpException">The hook is absent or a shard fails its checksum.</exception>
+    public void ExportSafeTensors(string hookName, string path)
+    {
+        int hook = HookIndex(hookName);
+        int d = Hooks[hook].D;
+        long dataBytes = Rows * d * 4;
+        var header = new System.Text.StringBuilder();
+        header.Append('{');
+        header.Append(System.Text.Json.JsonSerializer.Serialize(hookName));
+        header.Append($":{{\"dtype\":\"F32\",\"shape\":[{Rows},{d}],\"data_offsets\":[0,{dataBytes}]}},");
+        header.Append($"\"__metadata__\":{{\"format\":\"pt\",\"saesharp_store_model\":{System.Text.Json.JsonSerializer.Serialize(_manifest.Model.File)}}}}}");
+        var headerBytes = System.Text.Encoding.UTF8.GetBytes(header.ToString()).ToList();
+        while (headerBytes.Count % 8 != 0) headerBytes.Add((byte)' ');
+        SaeSharp.Internals.AtomicFile.Write(path, stream =>
+        {
+            Span<byte> length = stackalloc byte[8];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)headerBytes.Count);
+            stream.Write(length);
+            stream.Write(headerBytes.ToArray());
+            const int Block = 4096;
+            var bufferND = new float[Block * d];
+            for (long start = 0; start < Rows; start += Block)
+            {
+                int count = (int)Math.Min(Block, Rows - start);
+                ReadRows(hook, start, count, bufferND);
+                stream.Write(MemoryMarshal.AsBytes(bufferND.AsSpan(0, count * d)));
+            }
+        });
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
