@@ -151,7 +151,12 @@ public static class HookFinder
         var bySkip = new Dictionary<string, Link>(StringComparer.Ordinal);
         foreach (var link in links) bySkip.TryAdd(link.Skip, link);
         var successors = new HashSet<Link>();
-        Link? Next(Link l) => bySkip.GetValueOrDefault(index.ThroughIdentity(l.Output));
+        Link? Next(Link l)
+        {
+            foreach (var alias in index.Aliases(l.Output))
+                if (bySkip.TryGetValue(alias, out var next)) return next;
+            return null;
+        }
         foreach (var link in links)
             if (Next(link) is { } n) successors.Add(n);
 
@@ -200,16 +205,14 @@ public static class HookFinder
         public bool IsConstant(string tensor) =>
             _initializers.Contains(tensor) || (_producer.TryGetValue(tensor, out var p) && p.OpType == "Constant");
 
-        public string ThroughIdentity(string tensor)
+        /// <summary>The tensor and every tensor that is the same value through Identity nodes (exporters name hook points that way).</summary>
+        public List<string> Aliases(string tensor)
         {
-            var current = tensor;
-            for (int guard = 0; guard < 16; guard++)
-            {
-                var consumers = ConsumersOf(current);
-                if (consumers.Count != 1 || consumers[0].OpType != "Identity") break;
-                current = consumers[0].Outputs[0];
-            }
-            return current;
+            var aliases = new List<string> { tensor };
+            for (int i = 0; i < aliases.Count && aliases.Count < 64; i++)
+                foreach (var c in ConsumersOf(aliases[i]))
+                    if (c.OpType == "Identity" && c.Outputs.Count == 1 && !aliases.Contains(c.Outputs[0])) aliases.Add(c.Outputs[0]);
+            return aliases;
         }
 
         /// <summary>Whether <paramref name="target"/> is an ancestor of <paramref name="from"/> along a path with a matrix product.</summary>
