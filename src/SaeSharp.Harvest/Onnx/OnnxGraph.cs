@@ -104,10 +104,11 @@ public sealed class OnnxGraph
 
     /// <summary>
     /// A copy whose graph outputs are exactly <paramref name="tensorNames"/> (declared by name only; ONNX Runtime
-    /// infers their types). Keeping only the wanted outputs lets the runtime drop work nothing needs (the unembedding).
+    /// infers their types). With <paramref name="prune"/> (default) nodes and initializers that no output needs are
+    /// removed too, since ONNX Runtime would otherwise still run them (the unembedding costs more than a small model's blocks).
     /// </summary>
     /// <exception cref="SaeSharpException">A name is not a tensor of the main graph.</exception>
-    public OnnxGraph WithOutputs(IEnumerable<string> tensorNames)
+    public OnnxGraph WithOutputs(IEnumerable<string> tensorNames, bool prune = true)
     {
         var known = TensorNames;
         var copy = _model.Clone();
@@ -119,7 +120,50 @@ public sealed class OnnxGraph
                 throw new SaeSharpException("no tensor of that name in the main graph (see `saesharp hooks` for the hook points found)", SourcePath, name);
             copy.Graph.Output.Add(declared.TryGetValue(name, out var info) ? info.Clone() : new ValueInfoProto { Name = name });
         }
+        if (prune) PruneToOutputs(copy.Graph);
         return new OnnxGraph(copy, SourcePath);
+    }
+
+    private static void PruneToOutputs(GraphProto graph)
+    {
+        var needed = new HashSet<string>(graph.Output.Select(o => o.Name), StringComparer.Ordinal);
+        var keep = new bool[graph.Node.Count];
+        // Nodes are topologically sorted: one backward sweep finds every node an output depends on.
+        for (int i = graph.Node.Count - 1; i >= 0; i--)
+        {
+            var node = graph.Node[i];
+            if (!node.Output.Any(needed.Contains)) continue;
+            keep[i] = true;
+            foreach (var input in node.Input) if (input.Length > 0) needed.Add(input);
+            // Control-flow subgraphs may read outer tensors by name without listing them as node inputs.
+            foreach (var attribute in node.Attribute)
+            {
+                if (attribute.G is not null) CollectNames(attribute.G, needed);
+                foreach (var g in attribute.Graphs) CollectNames(g, needed);
+            }
+        }
+        var kept = graph.Node.Where((_, i) => keep[i]).ToList();
+        graph.Node.Clear();
+        graph.Node.AddRange(kept);
+        var initializers = graph.Initializer.Where(t => needed.Contains(t.Name)).ToList();
+        graph.Initializer.Clear();
+        graph.Initializer.AddRange(initializers);
+        var valueInfo = graph.ValueInfo.Where(v => needed.Contains(v.Name)).ToList();
+        graph.ValueInfo.Clear();
+        graph.ValueInfo.AddRange(valueInfo);
+    }
+
+    private static void CollectNames(GraphProto graph, HashSet<string> names)
+    {
+        foreach (var node in graph.Node)
+        {
+            foreach (var input in node.Input) if (input.Length > 0) names.Add(input);
+            foreach (var attribute in node.Attribute)
+            {
+                if (attribute.G is not null) CollectNames(attribute.G, names);
+                foreach (var g in attribute.Graphs) CollectNames(g, names);
+            }
+        }
     }
 
     /// <summary>The model serialized as ONNX protobuf bytes.</summary>

@@ -47,7 +47,7 @@ public sealed class OnnxGraphTests
         File.WriteAllBytes(source, withUnknown);
         var loaded = OnnxGraph.Load(source);
         var hook = HookFinder.Find(loaded)[1].TensorName;
-        var edited = loaded.WithOutputs(new[] { hook });
+        var edited = loaded.WithOutputs(new[] { hook }, prune: false);
         var path = Path.Combine(dir, "edited.onnx");
         edited.Save(path);
         var back = OnnxGraph.Load(path);
@@ -61,5 +61,24 @@ public sealed class OnnxGraphTests
         Assert.Equal(withUnknown.Length, restored.ToByteArray().Length);
         Assert.True(restored.ToByteArray().AsSpan().EndsWith(extra));
         Assert.Throws<SaeSharpException>(() => loaded.WithOutputs(new[] { "no-such-tensor" }));
+    }
+
+    [Fact]
+    public void WithOutputs_Pruned_KeepsOnlyWhatTheOutputsNeed()
+    {
+        var graph = OnnxGraph.Load(Fixtures.FusedModel);
+        var hooks = HookFinder.Find(graph);
+        var pruned = graph.WithOutputs(new[] { hooks.Single(h => h.Name == "resid_post.0").TensorName });
+        Assert.True(pruned.Nodes.Count < graph.Nodes.Count / 2);
+        Assert.Equal(2, HookFinder.LayerNormInputs(pruned).Count); // block 0's two LayerNorms; later blocks and ln_f are gone
+        Assert.DoesNotContain("transformer.h.1.ln_1.weight", pruned.InitializerNames);
+        Assert.Contains("transformer.wte.weight", pruned.InitializerNames);
+        // Every remaining node's inputs are produced by a remaining node, an initializer or a graph input.
+        var available = new HashSet<string>(pruned.InitializerNames.Concat(pruned.Inputs.Select(i => i.Name)));
+        foreach (var node in pruned.Nodes)
+        {
+            Assert.All(node.Inputs.Where(i => i.Length > 0), i => Assert.Contains(i, available));
+            foreach (var o in node.Outputs) available.Add(o);
+        }
     }
 }
