@@ -16,7 +16,7 @@ internal static class Fixtures
     {
         foreach (var f in new[] { "encoder.json", "vocab.bpe", "golden.json" })
             Assert.True(File.Exists(Gpt2(f)),
-                $"{Gpt2(f)} is missing: run tests/fixtures/fetch-gpt2.sh (needs node + npm) before the tests");
+                $"{Gpt2(f)} is missing: run tests/fixtures/gpt2-golden/fetch.sh (needs node + npm; scripts/test.sh runs it) before the tests");
     }
 
     public static string NewTempDir()

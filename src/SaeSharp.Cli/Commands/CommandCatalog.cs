@@ -7,6 +7,8 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
+        yield return TrainCommand.Create();
+        yield return EvalCommand.Create();
         yield return HooksCommand.Create();
         yield return HarvestCommand.Create();
         yield return StoreCommand.Create();

@@ -1,10 +1,10 @@
 using System.CommandLine;
+using SaeSharp.Cli.Internals;
 using System.Text.Json.Nodes;
 using SaeSharp.Harvest;
 using SaeSharp.Harvest.Corpus;
 using SaeSharp.Harvest.Onnx;
 using SaeSharp.Harvest.Store;
-using Spectre.Console;
 
 namespace SaeSharp.Cli.Commands;
 
@@ -37,7 +37,7 @@ internal static class HarvestCommand
         var command = new Command("harvest", "Run an ONNX decoder over a corpus or exact token ids and store the hook activations (resumable).");
         foreach (var o in new Option[] { model, tokenizer, corpus, corpusFormat, textField, tokenIds, hooks, context, tokens, output, batchSize, dtype, shardRows, seed, bos, noEos, resume, threads, provider, device, json })
             command.Options.Add(o);
-        command.SetAction((ParseResult r, CancellationToken cancellation) => Task.FromResult(HarvestCli.Guard(() =>
+        command.SetAction((ParseResult r, CancellationToken cancellation) => CommandRunner.RunAsync(() => HarvestCli.Sync(() =>
         {
             var config = new HarvestConfig
             {
@@ -85,16 +85,16 @@ internal static class HarvestCommand
             HarvestResult result;
             try
             {
-                result = RunWithProgress(config, cancellation);
+                result = RunWithProgress(config, quiet: r.GetValue(json), cancellation);
             }
             catch (OperationCanceledException)
             {
                 Console.Error.WriteLine($"interrupted; the store keeps every committed shard: continue with --resume ({config.OutputPath})");
-                return HarvestCli.InterruptedExitCode;
+                return CommandRunner.Cancelled;
             }
             if (r.GetValue(json))
             {
-                HarvestCli.PrintJson(new JsonObject
+                CommandRunner.PrintJson(new JsonObject
                 {
                     ["store"] = result.StorePath,
                     ["rows"] = result.Rows,
@@ -114,28 +114,11 @@ internal static class HarvestCommand
         return command;
     }
 
-    private static HarvestResult RunWithProgress(HarvestConfig config, CancellationToken cancellation)
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        if (!console.Profile.Capabilities.Interactive || Console.IsErrorRedirected)
-            return Harvester.Run(config, null, cancellation);
-        HarvestResult? result = null;
-        console.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask("harvest", maxValue: 1);
-                var progress = new SyncProgress(p =>
-                {
-                    task.MaxValue = p.TargetTokens;
-                    task.Value = p.Tokens;
-                    task.Description = $"{p.Tokens:N0}/{p.TargetTokens:N0} tokens, {p.TokensPerSecond:N0} tok/s, ETA {(p.Eta is { } eta ? eta.ToString(@"hh\:mm\:ss") : "?")}, {p.CommittedShards} shards";
-                });
-                result = Harvester.Run(config, progress, cancellation);
-            });
-        return result!;
-    }
+    private static HarvestResult RunWithProgress(HarvestConfig config, bool quiet, CancellationToken cancellation) =>
+        ConsoleProgress.RunAsync("harvest", quiet, progress => Task.Run(() => Harvester.Run(config, new SyncProgress(p =>
+            progress.Report(new ConsoleProgress.Update(p.Tokens, p.TargetTokens,
+                $"{p.Tokens:N0}/{p.TargetTokens:N0} tokens, {p.TokensPerSecond:N0} tok/s, ETA {(p.Eta is { } eta ? eta.ToString(@"hh\:mm\:ss") : "?")}, {p.CommittedShards} shards"))),
+            cancellation))).GetAwaiter().GetResult();
 
     /// <summary>Reports on the harvesting thread (Progress&lt;T&gt; would post to a thread pool and arrive late).</summary>
     private sealed class SyncProgress(Action<HarvestProgress> report) : IProgress<HarvestProgress>

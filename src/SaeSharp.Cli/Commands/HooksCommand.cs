@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SaeSharp.Cli.Internals;
 using System.Text.Json.Nodes;
 using SaeSharp.Harvest.Onnx;
 
@@ -16,7 +17,7 @@ internal static class HooksCommand
         command.Options.Add(model);
         command.Options.Add(json);
         command.Options.Add(threads);
-        command.SetAction((ParseResult r, CancellationToken _) => Task.FromResult(HarvestCli.Guard(() =>
+        command.SetAction((ParseResult r, CancellationToken _) => CommandRunner.RunAsync(() => HarvestCli.Sync(() =>
         {
             var graph = OnnxGraph.Load(r.GetValue(model)!);
             var hooks = HookFinder.Find(graph);
@@ -25,7 +26,7 @@ internal static class HooksCommand
             var width = distinct.Select((h, i) => (h.TensorName, host.HookWidths[i])).ToDictionary(x => x.TensorName, x => x.Item2);
             if (r.GetValue(json))
             {
-                HarvestCli.PrintJson(new JsonObject
+                CommandRunner.PrintJson(new JsonObject
                 {
                     ["model"] = graph.SourcePath,
                     ["vocab_size"] = host.VocabSize,

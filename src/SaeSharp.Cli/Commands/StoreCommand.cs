@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SaeSharp.Cli.Internals;
 using System.Text.Json.Nodes;
 using SaeSharp.Harvest.Store;
 
@@ -22,7 +23,7 @@ internal static class StoreCommand
         var command = new Command("inspect", "Rows, hooks, widths, dtype, bytes and mean row norm of a store; verifies every shard's checksum.");
         command.Arguments.Add(store);
         command.Options.Add(json);
-        command.SetAction((ParseResult r, CancellationToken _) => Task.FromResult(HarvestCli.Guard(() =>
+        command.SetAction((ParseResult r, CancellationToken _) => CommandRunner.RunAsync(() => HarvestCli.Sync(() =>
         {
             using var s = ActivationStore.Open(r.GetValue(store)!);
             var norms = s.Hooks.Select((_, i) => s.MeanNorm(i)).ToArray();
@@ -30,7 +31,7 @@ internal static class StoreCommand
             string dtype = s.DType == StoreDType.F16 ? "f16" : "f32";
             if (r.GetValue(json))
             {
-                HarvestCli.PrintJson(new JsonObject
+                CommandRunner.PrintJson(new JsonObject
                 {
                     ["path"] = s.Path,
                     ["rows"] = s.Rows,
@@ -70,7 +71,7 @@ internal static class StoreCommand
         command.Options.Add(hook);
         command.Options.Add(output);
         command.Options.Add(force);
-        command.SetAction((ParseResult r, CancellationToken _) => Task.FromResult(HarvestCli.Guard(() =>
+        command.SetAction((ParseResult r, CancellationToken _) => CommandRunner.RunAsync(() => HarvestCli.Sync(() =>
         {
             var target = Path.GetFullPath(r.GetValue(output)!);
             if (File.Exists(target) && !r.GetValue(force))

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SaeSharp.Cli.Internals;
 using System.Text.Json.Nodes;
 using SaeSharp.Harvest.Tokenization;
 
@@ -16,7 +17,7 @@ internal static class TokenizeCommand
         command.Options.Add(tokenizer);
         command.Options.Add(textFile);
         command.Options.Add(json);
-        command.SetAction((ParseResult r, CancellationToken _) => Task.FromResult(HarvestCli.Guard(() =>
+        command.SetAction((ParseResult r, CancellationToken _) => CommandRunner.RunAsync(() => HarvestCli.Sync(() =>
         {
             var bpe = Gpt2Tokenizer.Load(r.GetValue(tokenizer)!);
             var path = Path.GetFullPath(r.GetValue(textFile)!);
