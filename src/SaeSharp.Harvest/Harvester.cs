@@ -45,6 +45,7 @@ public static class Harvester
         var existing = config.Resume ? StoreManifestFile.Read(storeDir) : null;
         var graph = OnnxGraph.Load(config.ModelPath);
         var hooks = HookFinder.Resolve(graph, config.Hooks);
+        var residual = hooks.Any(h => h.Kind != "tensor") ? HookFinder.Find(graph) : Array.Empty<HookPoint>();
         using var host = OnnxHost.Open(graph.SourcePath, hooks, config.Host);
         using var source = OpenSource(config, host, out var tokenizerRef, out var input);
         long target = config.Tokens ?? source.TotalTokens!.Value;
@@ -63,7 +64,7 @@ public static class Harvester
             Dtype = config.DType == StoreDType.F16 ? "f16" : "f32",
             RowsPerShard = rowsPerShard,
             TargetTokens = target,
-            Hooks = hooks.Select((h, i) => new StoreHook(h.Name, h.TensorName, host.HookWidths[i])).ToList(),
+            Hooks = hooks.Select((h, i) => new StoreHook(h.Name, h.TensorName, host.HookWidths[i]) { Aliases = Aliases(residual, h) }).ToList(),
         };
         var manifest = existing is null ? fresh : CheckSameHarvest(existing, fresh, storeDir);
         if (manifest.Complete)
@@ -118,6 +119,13 @@ public static class Harvester
         var final = writer.Manifest;
         return new HarvestResult(storeDir, final.Rows, final.Hooks.Select(h => h.Name).ToArray(), final.Shards.Count, existing is not null,
             clock.Elapsed.TotalSeconds, tokensThisRun);
+    }
+
+    private static List<string>? Aliases(IReadOnlyList<HookPoint> residual, HookPoint hook)
+    {
+        if (hook.Kind == "tensor") return null;
+        var others = residual.Where(h => h.TensorName == hook.TensorName && h.Name != hook.Name).Select(h => h.Name).ToList();
+        return others.Count == 0 ? null : others;
     }
 
     private static bool PrepareFolder(string storeDir, bool resume)

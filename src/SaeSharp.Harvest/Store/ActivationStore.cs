@@ -21,7 +21,7 @@ public sealed class ActivationStore : IDisposable
         Path = path;
         _manifest = manifest;
         _mapped = new MappedShard?[manifest.Shards.Count, manifest.Hooks.Count];
-        Hooks = manifest.Hooks.Select(h => new StoreHookInfo(h.Name, h.Tensor, h.D)).ToArray();
+        Hooks = manifest.Hooks.Select(h => new StoreHookInfo(h.Name, h.Tensor, h.D, h.Aliases ?? new List<string>())).ToArray();
     }
 
     /// <summary>The store folder.</summary>
@@ -75,11 +75,11 @@ public sealed class ActivationStore : IDisposable
         return new ActivationStore(full, manifest);
     }
 
-    /// <summary>Index of the hook named <paramref name="name"/>.</summary>
+    /// <summary>Index of the hook named <paramref name="name"/> (its name or one of its aliases).</summary>
     /// <exception cref="SaeSharpException">The store has no such hook.</exception>
     public int HookIndex(string name)
     {
-        for (int i = 0; i < Hooks.Count; i++) if (Hooks[i].Name == name) return i;
+        for (int i = 0; i < Hooks.Count; i++) if (_manifest.Hooks[i].Answers(name)) return i;
         throw new SaeSharpException($"the store has no hook `{name}`; it holds {string.Join(", ", Hooks.Select(h => h.Name))}", Path, "--hook");
     }
 

@@ -4,4 +4,5 @@ namespace SaeSharp.Harvest.Store;
 /// <param name="Name">Hook name (<c>resid_post.3</c> or a tensor name).</param>
 /// <param name="TensorName">The graph tensor it was read from.</param>
 /// <param name="D">Row width.</param>
-public sealed record StoreHookInfo(string Name, string TensorName, int D);
+/// <param name="Aliases">Other hook names of the same tensor, e.g. <c>resid_pre.3</c> for <c>resid_post.2</c>.</param>
+public sealed record StoreHookInfo(string Name, string TensorName, int D, IReadOnlyList<string> Aliases);

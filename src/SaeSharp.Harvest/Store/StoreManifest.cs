@@ -41,7 +41,15 @@ internal sealed record StoreInput
     public int? EosId { get; init; }
 }
 
-internal sealed record StoreHook(string Name, string Tensor, int D);
+internal sealed record StoreHook(string Name, string Tensor, int D)
+{
+    /// <summary>Other hook names of the same tensor (<c>resid_pre.(i+1)</c> for <c>resid_post.i</c>); absent when none.</summary>
+    public List<string>? Aliases { get; init; }
+
+    public bool Answers(string name) => Name == name || (Aliases?.Contains(name) ?? false);
+
+    public override string ToString() => $"{Name}={Tensor}:{D}";
+}
 
 internal sealed record StoreShard(int Index, int Rows, List<StoreShardFile> Files);
 

@@ -29,6 +29,9 @@ public sealed class HarvesterTests
         using var store = ActivationStore.Open(result.StorePath);
         Assert.True(store.Complete);
         Assert.Equal(7, store.Hooks.Count);
+        // `all` stores each distinct tensor once; resid_pre.(i+1) is resid_post.i and answers to both names.
+        Assert.Equal(store.HookIndex("resid_post.0"), store.HookIndex("resid_pre.1"));
+        Assert.Equal(new[] { "resid_pre.2" }, store.Hooks[store.HookIndex("resid_post.1")].Aliases);
         Assert.Equal((int)Math.Ceiling(result.Rows / 7.0), store.ShardCount);
         foreach (var hook in store.Hooks)
         {
