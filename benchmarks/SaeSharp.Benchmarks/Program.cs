@@ -1,0 +1,25 @@
+using System.Text.Json;
+using BenchmarkDotNet.Running;
+using SaeSharp.Training.Fused;
+
+// `profile [--quick]` prints the shared runner's report (throughput, ceiling and per-part profile) as JSON;
+// anything else goes to BenchmarkDotNet (e.g. `--filter '*'`).
+if (args.Length > 0 && args[0] == "profile")
+{
+    var reps = args.Contains("--quick") ? ThroughputRepetitions.Quick : ThroughputRepetitions.Full;
+    foreach (var shape in new[] { ThroughputShape.Large, ThroughputShape.Small })
+    {
+        var report = ThroughputRunner.Run(shape, reps, includeAutograd: true, profile: true);
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            report.D, report.M, report.K, report.Batch, report.Threads,
+            report.TokensPerSecondFused, report.TokensPerSecondAutograd, report.SpeedupOverAutograd,
+            report.GemmGflops, report.EncoderGemmGflops, report.CeilingTokensPerSecond, report.FractionOfCeiling,
+            report.FusedStepMs, report.AutogradStepMs, report.EncoderGemmMs, report.LoadAverageBefore, report.LoadAverageAfter,
+            Profile = report.Profile?.ToDictionary(p => p.Part, p => Math.Round(p.Milliseconds, 2)),
+        }, new JsonSerializerOptions { WriteIndented = true }));
+    }
+    return 0;
+}
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
