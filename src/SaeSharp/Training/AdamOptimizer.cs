@@ -1,0 +1,91 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SaeSharp.Training;
+
+/// <summary>
+/// Adam with bias correction, written out so that every training step (autograd and fused) applies the
+/// same update and saves the same state: m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²;
+/// p ← p − lr · (m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε).
+/// </summary>
+internal sealed class AdamOptimizer : IDisposable
+{
+    public const double Beta1 = 0.9;
+    public const double Beta2 = 0.999;
+    public const double Epsilon = 1e-8;
+
+    private readonly IReadOnlyList<(string Name, Parameter Parameter)> _parameters;
+    private readonly Tensor[] _firstMoments;
+    private readonly Tensor[] _secondMoments;
+
+    public AdamOptimizer(IReadOnlyList<(string Name, Parameter Parameter)> parameters)
+    {
+        _parameters = parameters;
+        _firstMoments = parameters.Select(p => zeros_like(p.Parameter).DetachFromDisposeScope()).ToArray();
+        _secondMoments = parameters.Select(p => zeros_like(p.Parameter).DetachFromDisposeScope()).ToArray();
+    }
+
+    /// <summary>Steps taken so far (t).</summary>
+    public long StepCount { get; private set; }
+
+    /// <summary>Updates every parameter from its <c>.grad</c> (parameters without a gradient are skipped).</summary>
+    public void Step(double learningRate)
+    {
+        StepCount++;
+        double correction1 = 1 - Math.Pow(Beta1, StepCount);
+        double correction2 = 1 - Math.Pow(Beta2, StepCount);
+        using var noGrad = no_grad();
+        for (int i = 0; i < _parameters.Count; i++)
+        {
+            var parameter = _parameters[i].Parameter;
+            var grad = parameter.grad;
+            if (grad is null) continue;
+            using var scope = NewDisposeScope();
+            _firstMoments[i].mul_(Beta1).add_(grad, alpha: 1 - Beta1);
+            _secondMoments[i].mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
+            var denominator = _secondMoments[i].div(correction2).sqrt_().add_(Epsilon);
+            parameter.addcdiv_(_firstMoments[i], denominator, value: -learningRate / correction1);
+        }
+    }
+
+    public IReadOnlyList<(string Name, Tensor Tensor)> State()
+    {
+        var state = new List<(string, Tensor)>();
+        for (int i = 0; i < _parameters.Count; i++)
+        {
+            state.Add(($"adam.m.{_parameters[i].Name}", _firstMoments[i]));
+            state.Add(($"adam.v.{_parameters[i].Name}", _secondMoments[i]));
+        }
+        state.Add(("adam.step", tensor(StepCount)));
+        return state;
+    }
+
+    public void Load(IReadOnlyDictionary<string, Tensor> state)
+    {
+        using var noGrad = no_grad();
+        for (int i = 0; i < _parameters.Count; i++)
+        {
+            _firstMoments[i].copy_(Required(state, $"adam.m.{_parameters[i].Name}", _firstMoments[i]));
+            _secondMoments[i].copy_(Required(state, $"adam.v.{_parameters[i].Name}", _secondMoments[i]));
+        }
+        if (!state.TryGetValue("adam.step", out var step))
+            throw new SaeSharpException("training state lacks adam.step", field: "adam.step");
+        StepCount = step.item<long>();
+    }
+
+    private static Tensor Required(IReadOnlyDictionary<string, Tensor> state, string name, Tensor like)
+    {
+        if (!state.TryGetValue(name, out var value))
+            throw new SaeSharpException("training state lacks this optimizer tensor", field: name);
+        if (!value.shape.SequenceEqual(like.shape))
+            throw new SaeSharpException($"shape [{string.Join(", ", value.shape)}] does not match the SAE's [{string.Join(", ", like.shape)}]", field: name);
+        return value;
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _firstMoments) t.Dispose();
+        foreach (var t in _secondMoments) t.Dispose();
+    }
+}

@@ -1,0 +1,5 @@
+namespace SaeSharp.Tests;
+
+/// <summary>Tests that touch libtorch's global state (RNG, default dtype) run one at a time in this collection.</summary>
+[CollectionDefinition("Torch", DisableParallelization = true)]
+public sealed class TorchCollection;
