@@ -31,6 +31,19 @@ internal enum FusedBackend
 /// <param name="Epsilon">Adam ε.</param>
 /// <param name="UnitNormDecoder">Keep decoder rows at unit norm (gradient projection before Adam, renormalisation after).</param>
 /// <param name="Backend">Which implementation runs the sparse parts.</param>
+/// <param name="CentreInput">Subtract b_dec from the input before encoding (SAELens' apply_b_dec_to_input).</param>
 internal sealed record FusedTopKOptions(
-    TopKSelection Selection, int K, double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8,
-    bool UnitNormDecoder = true, FusedBackend Backend = FusedBackend.Auto);
+    TopKSelection Selection, int K, double Beta1 = AdamOptimizer.Beta1, double Beta2 = AdamOptimizer.Beta2,
+    double Epsilon = AdamOptimizer.Epsilon, bool UnitNormDecoder = true, FusedBackend Backend = FusedBackend.Auto,
+    bool CentreInput = true)
+{
+    /// <summary>The options that reproduce <paramref name="sae"/>'s training rule (TopK family only).</summary>
+    public static FusedTopKOptions For(Sae sae, FusedBackend backend = FusedBackend.Auto) => sae.Config.Architecture switch
+    {
+        TopKArchitecture topK => new(TopKSelection.TopK, topK.K, UnitNormDecoder: topK.UnitNormDecoder, Backend: backend,
+            CentreInput: sae.Config.ApplyDecoderBiasToInput),
+        BatchTopKArchitecture batch => new(TopKSelection.BatchTopK, batch.K, UnitNormDecoder: batch.UnitNormDecoder, Backend: backend,
+            CentreInput: sae.Config.ApplyDecoderBiasToInput),
+        var other => throw new SaeSharpException($"the fused step serves the TopK family only, not {other.GetType().Name}", field: "step_kind"),
+    };
+}

@@ -21,14 +21,23 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
     readonly Tensor wEncLD, bEncL, wDecLD, bDecD;
     readonly Tensor mWEnc, vWEnc, mBEnc, vBEnc, mWDec, vWDec, mBDec, vBDec;
     readonly FusedTopKOptions options;
+    readonly string[] names;
     readonly int latents, dim;
     long step;
     Tensor? preBL;
     object? cpuState;
 
+    /// <summary>Trains <paramref name="sae"/>'s own parameters in place (TopK or BatchTopK).</summary>
+    public FusedTopKTrainingStep(Sae sae, FusedBackend backend = FusedBackend.Auto)
+        : this(sae.EncoderWeightLD, sae.EncoderBiasL, sae.DecoderWeightLD, sae.DecoderBiasD, FusedTopKOptions.For(sae, backend))
+    {
+    }
+
     /// <summary>Wraps the parameters (updated in place): W_enc <c>[L, D]</c>, b_enc <c>[L]</c>, W_dec <c>[L, D]</c>, b_dec <c>[D]</c>.</summary>
     public FusedTopKTrainingStep(Tensor wEncLD, Tensor bEncL, Tensor wDecLD, Tensor bDecD, FusedTopKOptions options)
     {
+        // Training-state names as AdamOptimizer writes them for Sae.TrainableParameters, so either step resumes the other.
+        names = ["W_enc_LD", "b_enc", "W_dec", "b_dec"];
         latents = (int)wEncLD.shape[0];
         dim = (int)wEncLD.shape[1];
         if (wEncLD.ndim != 2 || !wDecLD.shape.SequenceEqual(wEncLD.shape) || bEncL.shape.SequenceEqual(new long[] { latents }) is false
@@ -98,7 +107,7 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
         var state = cpuState as CpuState<T> ?? new CpuState<T>();
         cpuState = state;
         using var xBD = xInput.contiguous();
-        using var xcBD = xBD - bDecD;
+        using var xcBD = options.CentreInput ? xBD - bDecD : xBD.alias();
         timings?.Lap(0);
 
         if (preBL is null || preBL.shape[0] != rows || preBL.dtype != xBD.dtype)
@@ -116,7 +125,7 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
         timings?.Lap(2);
 
         var dead = DeadLatents(settings.DeadMaskL);
-        int auxK = Math.Min(settings.AuxKLatents, dead.Length);
+        int auxK = settings.AuxKCoefficient == 0 ? 0 : Math.Min(settings.AuxKLatents, dead.Length);
         SparseSelection<T>? aux = null;
         if (auxK > 0)
         {
@@ -154,7 +163,8 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
             // ∇b_dec = Σ_b g_b − Σ_i ∇b_enc[i]·W_enc[i], reduced in fixed chunk order.
             var gBDec = new T[dim];
             for (int c = 0; c < chunks; c++) for (int j = 0; j < dim; j++) gBDec[j] += state.GradSumParts[c * dim + j];
-            for (int c = 0; c < latentChunks; c++) for (int j = 0; j < dim; j++) gBDec[j] -= state.BDecParts[c * dim + j];
+            if (options.CentreInput)
+                for (int c = 0; c < latentChunks; c++) for (int j = 0; j < dim; j++) gBDec[j] -= state.BDecParts[c * dim + j];
             fixed (T* g = gBDec) SparseKernels.AdamRow(bDec, g, Ptr<T>(mBDec), Ptr<T>(vBDec), dim, adam);
             timings?.Lap(7);
 
@@ -167,7 +177,7 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
             {
                 T min = T.PositiveInfinity;
                 for (int p = 0; p < state.Main.Count; p++) if (state.Main.Value[p] > T.Zero && state.Main.Value[p] < min) min = state.Main.Value[p];
-                minSelected = T.IsPositiveInfinity(min) ? T.Zero : min;
+                if (!T.IsPositiveInfinity(min)) minSelected = min;
             }
             double recon = sqErrSum / rows, auxLoss = auxErrSum / rows;
             double loss = state.Main.NonFinite ? double.NaN : recon + settings.AuxKCoefficient * auxLoss;
@@ -211,28 +221,33 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
         Tensor Scalar(double v) => tensor(v, dtype, device);
     }
 
-    public IReadOnlyList<(string Name, Tensor Tensor)> OptimizerState() =>
-    [
-        ("W_enc_LD.exp_avg", mWEnc), ("W_enc_LD.exp_avg_sq", vWEnc),
-        ("b_enc.exp_avg", mBEnc), ("b_enc.exp_avg_sq", vBEnc),
-        ("W_dec.exp_avg", mWDec), ("W_dec.exp_avg_sq", vWDec),
-        ("b_dec.exp_avg", mBDec), ("b_dec.exp_avg_sq", vBDec),
-        ("step", tensor(step)),
-    ];
+    public IReadOnlyList<(string Name, Tensor Tensor)> OptimizerState()
+    {
+        var state = new List<(string, Tensor)>();
+        var moments = Moments;
+        for (int i = 0; i < names.Length; i++)
+        {
+            state.Add(($"adam.m.{names[i]}", moments[i].M));
+            state.Add(($"adam.v.{names[i]}", moments[i].V));
+        }
+        state.Add(("adam.step", tensor(step)));
+        return state;
+    }
 
     public void LoadOptimizerState(IReadOnlyDictionary<string, Tensor> state)
     {
         using var noGrad = no_grad();
         foreach (var (name, target) in OptimizerState())
         {
-            if (name == "step") continue;
+            if (name == "adam.step") { target.Dispose(); continue; }
             if (!state.TryGetValue(name, out var source))
-                throw new SaeSharpException($"optimizer state lacks '{name}'", field: name);
+                throw new SaeSharpException("training state lacks this optimizer tensor", field: name);
             if (!source.shape.SequenceEqual(target.shape))
-                throw new SaeSharpException($"optimizer state '{name}' has shape [{string.Join(", ", source.shape)}], expected [{string.Join(", ", target.shape)}]", field: name);
+                throw new SaeSharpException($"shape [{string.Join(", ", source.shape)}] does not match the SAE's [{string.Join(", ", target.shape)}]", field: name);
             target.copy_(source);
         }
-        if (!state.TryGetValue("step", out var stepTensor)) throw new SaeSharpException("optimizer state lacks 'step'", field: "step");
+        if (!state.TryGetValue("adam.step", out var stepTensor))
+            throw new SaeSharpException("training state lacks adam.step", field: "adam.step");
         step = stepTensor.to(DeviceType.CPU).to_type(ScalarType.Int64).item<long>();
     }
 

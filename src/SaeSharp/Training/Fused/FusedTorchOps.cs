@@ -20,7 +20,7 @@ internal static class FusedTorchOps
         long rows = xInput.shape[0], latents = wEncLD.shape[0];
         using var scope = NewDisposeScope();
         var xBD = xInput.to(device);
-        var xcBD = xBD - bDecD;
+        var xcBD = options.CentreInput ? xBD - bDecD : xBD;
         Lap(0);
         var preBL = addmm(bEncL, xcBD, wEncLD.t(), 1, 1);
         Lap(1);
@@ -42,7 +42,7 @@ internal static class FusedTorchOps
 
         using var deadMaskL = settings.DeadMaskL.to(device).to_type(ScalarType.Bool);
         long deadCount = deadMaskL.sum().to(DeviceType.CPU).item<long>();
-        int auxK = (int)Math.Min(settings.AuxKLatents, deadCount);
+        int auxK = settings.AuxKCoefficient == 0 ? 0 : (int)Math.Min(settings.AuxKLatents, deadCount);
         Tensor? auxRowP = null, auxLatentP = null, auxActP = null;
         if (auxK > 0)
         {
@@ -77,9 +77,9 @@ internal static class FusedTorchOps
         var gWDec = zeros_like(wDecLD).index_add_(0, latentAll, gradRowsPD * actAll.unsqueeze(1), 1);
         var gWEnc = zeros_like(wEncLD).index_add_(0, latentAll, xcBD.index_select(0, inputRowAll) * gPreP.unsqueeze(1), 1);
         var gBEnc = zeros_like(bEncL).index_add_(0, latentAll, gPreP, 1);
-        var gBDec = gradBD.sum(dim: 0) - gBEnc.matmul(wEncLD);
+        var gBDec = options.CentreInput ? gradBD.sum(dim: 0) - gBEnc.matmul(wEncLD) : gradBD.sum(dim: 0);
         if (options.UnitNormDecoder)
-            gWDec.sub_((gWDec * wDecLD).sum(1, keepdim: true) / wDecLD.square().sum(1, keepdim: true).clamp_min(double.Epsilon) * wDecLD);
+            gWDec.sub_((gWDec * wDecLD).sum(1, keepdim: true) * wDecLD);
         Lap(5);
 
         double bc1 = 1 - Math.Pow(options.Beta1, owner.CurrentStep), bc2 = 1 - Math.Pow(options.Beta2, owner.CurrentStep);
@@ -90,13 +90,12 @@ internal static class FusedTorchOps
             var (m, v) = moments[i];
             m.mul_(options.Beta1).add_(grads[i], alpha: 1 - options.Beta1);
             v.mul_(options.Beta2).addcmul_(grads[i], grads[i], value: 1 - options.Beta2);
-            var denom = (v.sqrt() / Math.Sqrt(bc2)).add_(options.Epsilon);
+            var denom = v.div(bc2).sqrt_().add_(options.Epsilon);
             parameters[i].addcdiv_(m, denom, value: -settings.LearningRate / bc1);
         }
         if (options.UnitNormDecoder)
         {
-            var norm = wDecLD.square().sum(1, keepdim: true).sqrt();
-            wDecLD.div_(norm.where(norm.gt(0), ones_like(norm)));
+            wDecLD.div_(wDecLD.norm(1, keepdim: true).clamp_min(1e-12));
         }
         Lap(6);
 
@@ -107,7 +106,7 @@ internal static class FusedTorchOps
         if (options.Selection == TopKSelection.BatchTopK)
         {
             var positive = actP.masked_select(actP.gt(0));
-            minSelected = positive.numel() == 0 ? 0 : Host(positive.min());
+            minSelected = positive.numel() == 0 ? null : Host(positive.min());
         }
         double recon = sq / rows, auxLoss = auxSq / rows;
         var result = FusedTopKTrainingStep.Metrics(xBD, recon + settings.AuxKCoefficient * auxLoss, recon, 0, auxLoss, sq, l0, firedL, minSelected);

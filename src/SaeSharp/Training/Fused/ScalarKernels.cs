@@ -88,9 +88,9 @@ internal static class ScalarKernels
         if (unitNormDecoder)
             for (int l = 0; l < latents; l++)
             {
-                T gw = T.Zero, ww = T.Zero;
-                for (int j = 0; j < dim; j++) { gw += gWDec[l * dim + j] * wDecLD[l * dim + j]; ww += wDecLD[l * dim + j] * wDecLD[l * dim + j]; }
-                if (ww > T.Zero) for (int j = 0; j < dim; j++) gWDec[l * dim + j] -= gw / ww * wDecLD[l * dim + j];
+                T gw = T.Zero;
+                for (int j = 0; j < dim; j++) gw += gWDec[l * dim + j] * wDecLD[l * dim + j];
+                for (int j = 0; j < dim; j++) gWDec[l * dim + j] -= gw * wDecLD[l * dim + j];
             }
         Adam(wEncLD, gWEnc, mWEnc, vWEnc); Adam(bEncL, gBEnc, mBEnc, vBEnc);
         Adam(wDecLD, gWDec, mWDec, vWDec); Adam(bDecD, gBDec, mBDec, vBDec);
@@ -99,8 +99,8 @@ internal static class ScalarKernels
             {
                 T ww = T.Zero;
                 for (int j = 0; j < dim; j++) ww += wDecLD[l * dim + j] * wDecLD[l * dim + j];
-                T norm = T.Sqrt(ww);
-                if (norm > T.Zero) for (int j = 0; j < dim; j++) wDecLD[l * dim + j] /= norm;
+                T norm = T.Max(T.Sqrt(ww), T.CreateChecked(1e-12));
+                for (int j = 0; j < dim; j++) wDecLD[l * dim + j] /= norm;
             }
         return (sqErr, auxErr);
 
@@ -110,7 +110,7 @@ internal static class ScalarKernels
             {
                 m[i] = adam.Beta1 * m[i] + adam.OneMinusBeta1 * g[i];
                 v[i] = adam.Beta2 * v[i] + adam.OneMinusBeta2 * (g[i] * g[i]);
-                p[i] -= adam.StepSize * (m[i] / (T.Sqrt(v[i]) / adam.BiasCorrection2Sqrt + adam.Epsilon));
+                p[i] -= adam.StepSize * (m[i] / (T.Sqrt(v[i] / adam.BiasCorrection2) + adam.Epsilon));
             }
         }
     }

@@ -166,7 +166,7 @@ internal static unsafe class SparseKernels
 
     internal static int LatentChunkCount(int latents) => Math.Max(1, Math.Min(latents, 64));
 
-    /// <summary>Adam on a dense row: m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²; p ← p − s·m / (√v / c2 + ε).</summary>
+    /// <summary>Adam on a dense row: m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²; p ← p − s·m / (√(v / c2) + ε).</summary>
     public static void AdamRow<T>(T* p, T* g, T* m, T* v, int n, AdamCoefficients<T> a) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int w = Vector<T>.Count, j = 0;
@@ -174,14 +174,14 @@ internal static unsafe class SparseKernels
         {
             var b1 = new Vector<T>(a.Beta1); var c1 = new Vector<T>(a.OneMinusBeta1);
             var b2 = new Vector<T>(a.Beta2); var c2 = new Vector<T>(a.OneMinusBeta2);
-            var step = new Vector<T>(a.StepSize); var bc2 = new Vector<T>(a.BiasCorrection2Sqrt); var eps = new Vector<T>(a.Epsilon);
+            var step = new Vector<T>(a.StepSize); var bc2 = new Vector<T>(a.BiasCorrection2); var eps = new Vector<T>(a.Epsilon);
             for (; j <= n - w; j += w)
             {
                 var gv = Vector.Load(g + j);
                 var mv = b1 * Vector.Load(m + j) + c1 * gv;
                 var vv = b2 * Vector.Load(v + j) + c2 * (gv * gv);
                 Vector.Store(mv, m + j); Vector.Store(vv, v + j);
-                Vector.Store(Vector.Load(p + j) - step * (mv / (Vector.SquareRoot(vv) / bc2 + eps)), p + j);
+                Vector.Store(Vector.Load(p + j) - step * (mv / (Vector.SquareRoot(vv / bc2) + eps)), p + j);
             }
         }
         for (; j < n; j++)
@@ -189,7 +189,7 @@ internal static unsafe class SparseKernels
             T mj = a.Beta1 * m[j] + a.OneMinusBeta1 * g[j];
             T vj = a.Beta2 * v[j] + a.OneMinusBeta2 * (g[j] * g[j]);
             m[j] = mj; v[j] = vj;
-            p[j] -= a.StepSize * (mj / (T.Sqrt(vj) / a.BiasCorrection2Sqrt + a.Epsilon));
+            p[j] -= a.StepSize * (mj / (T.Sqrt(vj / a.BiasCorrection2) + a.Epsilon));
         }
     }
 
@@ -198,20 +198,20 @@ internal static unsafe class SparseKernels
     {
         int w = Vector<T>.Count, j = 0;
         var b1 = new Vector<T>(a.Beta1); var b2 = new Vector<T>(a.Beta2);
-        var step = new Vector<T>(a.StepSize); var bc2 = new Vector<T>(a.BiasCorrection2Sqrt); var eps = new Vector<T>(a.Epsilon);
+        var step = new Vector<T>(a.StepSize); var bc2 = new Vector<T>(a.BiasCorrection2); var eps = new Vector<T>(a.Epsilon);
         for (; j <= n - w; j += w)
         {
             var mv = b1 * Vector.Load(m + j);
             var vv = b2 * Vector.Load(v + j);
             Vector.Store(mv, m + j); Vector.Store(vv, v + j);
-            Vector.Store(Vector.Load(p + j) - step * (mv / (Vector.SquareRoot(vv) / bc2 + eps)), p + j);
+            Vector.Store(Vector.Load(p + j) - step * (mv / (Vector.SquareRoot(vv / bc2) + eps)), p + j);
         }
         for (; j < n; j++)
         {
             T mj = a.Beta1 * m[j];
             T vj = a.Beta2 * v[j];
             m[j] = mj; v[j] = vj;
-            p[j] -= a.StepSize * (mj / (T.Sqrt(vj) / a.BiasCorrection2Sqrt + a.Epsilon));
+            p[j] -= a.StepSize * (mj / (T.Sqrt(vj / a.BiasCorrection2) + a.Epsilon));
         }
     }
 
@@ -284,18 +284,14 @@ internal static unsafe class SparseKernels
         return sum;
     }
 
-    /// <summary>g ← g − (⟨g, w⟩ / ⟨w, w⟩)·w.</summary>
-    static void RemoveParallel<T>(T* g, T* w, int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        T gw = Dot(g, w, n), ww = Dot(w, w, n);
-        if (ww > T.Zero) Axpy(-(gw / ww), w, g, n);
-    }
+    /// <summary>g ← g − ⟨g, w⟩·w (w is a unit row: the constraint keeps it so).</summary>
+    static void RemoveParallel<T>(T* g, T* w, int n) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Axpy(-Dot(g, w, n), w, g, n);
 
-    /// <summary>w ← w / ‖w‖ (a zero row stays zero).</summary>
+    /// <summary>w ← w / max(‖w‖, 1e-12).</summary>
     static void Normalize<T>(T* w, int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        T norm = T.Sqrt(Dot(w, w, n));
-        if (!(norm > T.Zero)) return;
+        T norm = T.Max(T.Sqrt(Dot(w, w, n)), T.CreateChecked(1e-12));
         int width = Vector<T>.Count, j = 0;
         var nv = new Vector<T>(norm);
         for (; j <= n - width; j += width) Vector.Store(Vector.Load(w + j) / nv, w + j);

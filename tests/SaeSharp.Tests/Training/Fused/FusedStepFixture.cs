@@ -1,4 +1,5 @@
 using SaeSharp.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SaeSharp.Tests.Training.Fused;
@@ -17,12 +18,26 @@ internal sealed class FusedStepFixture : IDisposable
         Dim = dim; Latents = latents; this.dtype = dtype;
         generator = new Generator((ulong)seed);
         var wDec = randn([latents, dim], dtype, generator: generator);
-        WDecLD = wDec / wDec.norm(1, keepdim: true);
-        WEncLD = WDecLD.clone() + 0.1 * randn([latents, dim], dtype, generator: generator);
-        BEncL = 0.1 * randn([latents], dtype, generator: generator);
-        BDecD = 0.1 * randn([dim], dtype, generator: generator);
+        WDecLD = (wDec / wDec.norm(1, keepdim: true)).DetachFromDisposeScope();
+        WEncLD = (WDecLD + 0.1 * randn([latents, dim], dtype, generator: generator)).DetachFromDisposeScope();
+        BEncL = (0.1 * randn([latents], dtype, generator: generator)).DetachFromDisposeScope();
+        BDecD = (0.1 * randn([dim], dtype, generator: generator)).DetachFromDisposeScope();
         var dict = randn([latents, dim], dtype, generator: generator);
-        dictionaryLD = dict / dict.norm(1, keepdim: true);
+        dictionaryLD = (dict / dict.norm(1, keepdim: true)).DetachFromDisposeScope();
+    }
+
+    /// <summary>A TopK or BatchTopK SAE of the fixture's shape and dtype holding the fixture's parameters.</summary>
+    public Sae CreateSae(bool batchTopK, int k)
+    {
+        SaeArchitecture architecture = batchTopK ? new BatchTopKArchitecture(k) : new TopKArchitecture(k);
+        var sae = Sae.Create(new SaeConfig(Dim, Latents, architecture), seed: 1);
+        sae.to(dtype);
+        using (no_grad())
+        {
+            sae.EncoderWeightLD.copy_(WEncLD); sae.EncoderBiasL.copy_(BEncL);
+            sae.DecoderWeightLD.copy_(WDecLD); sae.DecoderBiasD.copy_(BDecD);
+        }
+        return sae;
     }
 
     /// <summary>[B, D]: each row a sum of a few random dictionary directions plus a little noise.</summary>
@@ -36,7 +51,7 @@ internal sealed class FusedStepFixture : IDisposable
     /// <summary>A dead mask with roughly the given fraction of latents marked dead.</summary>
     public Tensor DeadMask(double fraction) => rand([Latents], generator: generator) < fraction;
 
-    public StepSettings Settings(double lr, Tensor dead, double auxCoefficient = 1.0 / 32, int auxK = 6) =>
+    public static StepSettings Settings(double lr, Tensor dead, double auxCoefficient = 1.0 / 32, int auxK = 6) =>
         new(lr, 0, dead, auxCoefficient, auxK);
 
     public void Dispose()
