@@ -41,8 +41,9 @@ internal sealed record ThroughputReport(
 /// </summary>
 internal static class ThroughputRunner
 {
-    public static ThroughputReport Run(ThroughputShape shape, ThroughputRepetitions reps, bool includeAutograd = true, bool profile = false)
+    public static ThroughputReport Run(ThroughputShape shape, ThroughputRepetitions reps, bool includeAutograd = true, bool profile = false, int gemmSize = 4096)
     {
+        if (gemmSize < 1) throw new SaeSharpException($"gemm size must be at least 1, got {gemmSize}", field: "gemm_size");
         shape.Validate();
         double loadBefore = LoadAverage();
         var options = new FusedTopKOptions(TopKSelection.TopK, shape.K);
@@ -53,7 +54,7 @@ internal static class ThroughputRunner
         var settings = new StepSettings(1e-4, 0, zeros(shape.M, ScalarType.Bool), 1.0 / 32, shape.D / 2);
 
         double encoderMs = EncoderProductMs(shape, xBD, wEnc, reps);
-        double gemmGflops = SquareGemmGflops(4096, reps);
+        double gemmGflops = SquareGemmGflops(gemmSize, reps);
 
         double fusedMs;
         IReadOnlyList<(string, double)>? parts = null;
