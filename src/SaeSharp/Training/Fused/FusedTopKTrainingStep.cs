@@ -24,7 +24,7 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
     readonly string[] names;
     readonly int latents, dim;
     long step;
-    Tensor? preBL;
+    Tensor? preBL, xcBuffer;
     object? cpuState;
 
     /// <summary>Trains <paramref name="sae"/>'s own parameters in place (TopK or BatchTopK).</summary>
@@ -107,14 +107,20 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
         var state = cpuState as CpuState<T> ?? new CpuState<T>();
         cpuState = state;
         using var xBD = xInput.contiguous();
-        using var xcBD = options.CentreInput ? xBD - bDecD : xBD.alias();
-        timings?.Lap(0);
-
         if (preBL is null || preBL.shape[0] != rows || preBL.dtype != xBD.dtype)
         {
-            preBL?.Dispose();
+            preBL?.Dispose(); xcBuffer?.Dispose();
             preBL = empty([rows, latents], xBD.dtype).DetachFromDisposeScope();
+            xcBuffer = empty([rows, dim], xBD.dtype).DetachFromDisposeScope();
         }
+        var xcBD = xBD;
+        if (options.CentreInput)
+        {
+            SparseKernels.Centre((T*)TensorMemory.Address(xBD), (T*)TensorMemory.Address(bDecD), (T*)TensorMemory.Address(xcBuffer!), rows, dim);
+            xcBD = xcBuffer!;
+        }
+        timings?.Lap(0);
+
         using (var wEncDL = wEncLD.t()) preBL.addmm_(xcBD, wEncDL, beta: 0, alpha: 1);
         timings?.Lap(1);
 
@@ -182,7 +188,7 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
             double recon = sqErrSum / rows, auxLoss = auxErrSum / rows;
             double loss = state.Main.NonFinite ? double.NaN : recon + settings.AuxKCoefficient * auxLoss;
             var result = Metrics(xBD, loss, recon, 0, auxLoss, sqErrSum, (double)active / rows, firedL,
-                minSelected is null ? null : double.CreateChecked(minSelected.Value));
+                minSelected is null ? null : double.CreateChecked(minSelected.Value), SparseKernels.VarianceSum(x, rows, dim));
             timings?.Lap(8);
             if (timings is not null) timings.Steps++;
             return result;
@@ -210,13 +216,18 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
 
     /// <summary>The step's result as 0-dim tensors of x's dtype on x's device (FiredCountsL float32).</summary>
     internal static StepResult Metrics(Tensor xBD, double loss, double recon, double sparsity, double auxLoss, double sqErrSum,
-        double l0, Tensor firedL, double? minSelected)
+        double l0, Tensor firedL, double? minSelected, double? varianceSum = null)
     {
         var device = xBD.device; var dtype = xBD.dtype;
-        using var meanD = xBD.mean([0L], keepdim: true);
-        var varianceSum = (xBD - meanD).square().sum();
+        Tensor variance;
+        if (varianceSum is { } v) variance = Scalar(v);
+        else
+        {
+            using var meanD = xBD.mean([0L], keepdim: true);
+            variance = (xBD - meanD).square().sum();
+        }
         return new StepResult(Scalar(loss), Scalar(recon), Scalar(sparsity), Scalar(auxLoss), Scalar(sqErrSum),
-            varianceSum, Scalar(l0), firedL.to(device), minSelected is null ? null : Scalar(minSelected.Value));
+            variance, Scalar(l0), firedL.to(device), minSelected is null ? null : Scalar(minSelected.Value));
 
         Tensor Scalar(double v) => tensor(v, dtype, device);
     }
@@ -253,7 +264,7 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
 
     public void Dispose()
     {
-        preBL?.Dispose();
+        preBL?.Dispose(); xcBuffer?.Dispose();
         foreach (var (m, v) in Moments) { m.Dispose(); v.Dispose(); }
     }
 }

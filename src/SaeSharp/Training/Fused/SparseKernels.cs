@@ -164,6 +164,36 @@ internal static unsafe class SparseKernels
         }, _ => { });
     }
 
+    /// <summary>xc = x − b_dec, row-parallel (into a reused buffer; libtorch would allocate a fresh tensor each step).</summary>
+    public static void Centre<T>(T* xBD, T* bDecD, T* xcBD, int rows, int dim) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Parallel.For(0, TopKKernels.ChunkCount(rows), chunk =>
+        {
+            var (r0, r1) = TopKKernels.ChunkRange(chunk, rows);
+            int w = Vector<T>.Count;
+            for (long b = r0; b < r1; b++)
+            {
+                T* x = xBD + b * dim, xc = xcBD + b * dim;
+                int j = 0;
+                for (; j <= dim - w; j += w) Vector.Store(Vector.Load(x + j) - Vector.Load(bDecD + j), xc + j);
+                for (; j < dim; j++) xc[j] = x[j] - bDecD[j];
+            }
+        });
+    }
+
+    /// <summary>Σ_b ‖x_b − mean_B(x)‖², two-pass in double (the FVU denominator).</summary>
+    public static double VarianceSum<T>(T* xBD, int rows, int dim) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var meanD = new double[dim];
+        for (long b = 0; b < rows; b++)
+            for (int j = 0; j < dim; j++) meanD[j] += double.CreateTruncating(xBD[b * dim + j]);
+        for (int j = 0; j < dim; j++) meanD[j] /= rows;
+        double sum = 0;
+        for (long b = 0; b < rows; b++)
+            for (int j = 0; j < dim; j++) { double dev = double.CreateTruncating(xBD[b * dim + j]) - meanD[j]; sum += dev * dev; }
+        return sum;
+    }
+
     internal static int LatentChunkCount(int latents) => Math.Max(1, Math.Min(latents, 64));
 
     /// <summary>Adam on a dense row: m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²; p ← p − s·m / (√(v / c2) + ε).</summary>
