@@ -21,5 +21,25 @@ if (args.Length > 0 && args[0] == "profile")
     }
     return 0;
 }
+if (args.Length > 0 && args[0] == "topk-probe")
+{
+    foreach (var (rows, latents, k) in new[] { (4096, 1024, 16), (4096, 16384, 32) })
+    {
+        var pre = TorchSharp.torch.randn(rows, latents);
+        var bias = TorchSharp.torch.zeros(latents);
+        var sel = new SparseSelection<float>();
+        unsafe
+        {
+            float* p = (float*)SaeSharp.Internals.TensorMemory.Address(pre), b = (float*)SaeSharp.Internals.TensorMemory.Address(bias);
+            for (int rep = 0; rep < 5; rep++)
+            {
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                TopKKernels.TopKPerRow(p, b, rows, latents, k, sel);
+                Console.WriteLine($"{rows}x{latents} k={k}: {sw.Elapsed.TotalMilliseconds:F2} ms");
+            }
+        }
+    }
+    return 0;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
