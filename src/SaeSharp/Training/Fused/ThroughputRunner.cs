@@ -65,7 +65,12 @@ internal static class ThroughputRunner
             {
                 fused.Timings = new StepTimings();
                 for (int i = 0; i < Math.Max(3, reps.FusedTimed); i++) fused.Step(xBD, settings).Dispose();
-                parts = fused.Timings.MeanMilliseconds();
+                var measured = fused.Timings.MeanMilliseconds().ToList();
+                // Gradients and Adam share one pass over the latent rows; Adam + renormalisation alone (every
+                // row, zero gradient) is timed here so the split is visible.
+                double adamOnly = AdamOnlyMs(shape, Math.Max(3, reps.FusedTimed));
+                measured.Add(("of_which_adam_renorm_all_rows", adamOnly));
+                parts = measured;
             }
         }
 
@@ -110,6 +115,22 @@ internal static class ThroughputRunner
         using var wEncDLContiguous = wEncDL.contiguous();
         double inputMajor = MedianMs(reps.GemmWarmup, reps.GemmTimed, () => preBL.addmm_(xBD, wEncDLContiguous, beta: 0, alpha: 1));
         return Math.Min(latentMajor, inputMajor);
+    }
+
+    static unsafe double AdamOnlyMs(ThroughputShape shape, int timed)
+    {
+        using var scope = NewDisposeScope();
+        var tensors = Enumerable.Range(0, 6).Select(_ => zeros(shape.M, shape.D)).ToArray();
+        var biases = Enumerable.Range(0, 3).Select(_ => zeros(shape.M)).ToArray();
+        var buckets = new LatentBuckets<float>();
+        buckets.Reset(shape.M, 0);
+        Array.Clear(buckets.Start);
+        var parts = new float[SparseKernels.LatentChunkCount(shape.M) * shape.D];
+        var adam = AdamCoefficients<float>.Create(1e-4, AdamOptimizer.Beta1, AdamOptimizer.Beta2, AdamOptimizer.Epsilon, 10);
+        float* P(Tensor t) => (float*)Internals.TensorMemory.Address(t);
+        return MedianMs(1, timed, () => SparseKernels.LatentUpdate(buckets, null, null, shape.M, shape.D,
+            P(tensors[0]), P(biases[0]), P(tensors[1]), P(tensors[2]), P(tensors[3]), P(biases[1]), P(biases[2]), P(tensors[4]), P(tensors[5]),
+            adam, unitNormDecoder: true, parts));
     }
 
     internal static double SquareGemmGflops(int n, ThroughputRepetitions reps)
