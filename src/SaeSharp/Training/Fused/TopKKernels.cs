@@ -84,26 +84,37 @@ internal static unsafe class TopKKernels
     {
         const int Buckets = 1 << 15;
         int chunks = ChunkCount(rows);
-        var histograms = new int[chunks][];
+        // Pass 1: histogram of the positive values' top bits (integer counts: merge order does not matter).
+        var merged = new long[Buckets];
         bool nonFinite = false;
-        Parallel.For(0, chunks, chunk =>
+        var gate = new object();
+        Parallel.For(0, chunks, () => new int[Buckets], (chunk, _, hist) =>
         {
-            var hist = histograms[chunk] = new int[Buckets];
             var (r0, r1) = ChunkRange(chunk, rows);
+            int w = Vector<T>.Count;
             for (int b = r0; b < r1; b++)
             {
                 T* row = preBL + (long)b * latents;
-                for (int j = 0; j < latents; j++)
+                int j = 0;
+                for (; j <= latents - w; j += w)
+                {
+                    var v = Vector.Load(row + j) + Vector.Load(biasL + j);
+                    if (!Vector.EqualsAll(v, v)) nonFinite = true; // NaN ≠ NaN
+                    if (!Vector.GreaterThanAny(v, Vector<T>.Zero)) continue;
+                    for (int l = 0; l < w; l++) if (v[l] > T.Zero) hist[Bucket(v[l])]++;
+                }
+                for (; j < latents; j++)
                 {
                     T v = row[j] + biasL[j];
                     if (v > T.Zero) hist[Bucket(v)]++;
                     else if (T.IsNaN(v)) nonFinite = true;
                 }
             }
+            return hist;
+        }, hist =>
+        {
+            lock (gate) for (int h = 0; h < Buckets; h++) merged[h] += hist[h];
         });
-        var merged = new long[Buckets];
-        foreach (var hist in histograms)
-            for (int h = 0; h < Buckets; h++) merged[h] += hist[h];
         // The cut bucket: fewer than `total` values lie strictly above it, at least `total` at or above it.
         int cut = 0; long above = 0;
         for (int h = Buckets - 1; h >= 0; h--)
@@ -111,37 +122,29 @@ internal static unsafe class TopKKernels
             if (above + merged[h] >= total) { cut = h; break; }
             above += merged[h];
         }
-        // Per-chunk candidates (bucket ≥ cut), in row-major order.
-        var offsets = new int[chunks + 1];
-        for (int c = 0; c < chunks; c++)
-        {
-            int count = 0;
-            for (int h = cut; h < Buckets; h++) count += histograms[c][h];
-            offsets[c + 1] = offsets[c] + count;
-        }
-        int candidateCount = offsets[chunks];
-        var candRow = new int[candidateCount]; var candLatent = new int[candidateCount]; var candValue = new T[candidateCount];
+        // Pass 2: per-chunk candidates (bucket ≥ cut) in row-major order; chunks concatenate in order.
+        T floor = SmallestInBucket<T>(cut);
+        var perChunk = new List<(int Row, int Latent, T Value)>[chunks];
         Parallel.For(0, chunks, chunk =>
         {
+            var list = perChunk[chunk] = [];
             var (r0, r1) = ChunkRange(chunk, rows);
-            int o = offsets[chunk];
             for (int b = r0; b < r1; b++)
             {
-                T* row = preBL + (long)b * latents;
-                for (int j = 0; j < latents; j++)
+                int row = b;
+                ForEachAbove(preBL + (long)b * latents, biasL, latents, T.Zero, (v, j) =>
                 {
-                    T v = row[j] + biasL[j];
-                    if (v > T.Zero && Bucket(v) >= cut) { candRow[o] = b; candLatent[o] = j; candValue[o] = v; o++; }
-                }
+                    if (v >= floor) list.Add((row, j, v));
+                });
             }
         });
+        var candidates = perChunk.SelectMany(l => l).ToArray();
+        int candidateCount = candidates.Length;
         // Exact threshold inside the cut bucket; ties at the threshold go to the earliest (row, latent).
         T threshold = T.Zero; long tiesAllowed = long.MaxValue;
         if (candidateCount > total)
         {
-            var inCut = new List<T>();
-            for (int i = 0; i < candidateCount; i++) if (Bucket(candValue[i]) == cut) inCut.Add(candValue[i]);
-            var sorted = inCut.ToArray();
+            var sorted = candidates.Where(c => Bucket(c.Value) == cut).Select(c => c.Value).ToArray();
             Array.Sort(sorted);
             int needed = (int)(total - above);
             threshold = sorted[sorted.Length - needed];
@@ -151,17 +154,38 @@ internal static unsafe class TopKKernels
         }
         selection.Reset(rows, Math.Min(candidateCount, total));
         int n = 0, nextRow = 0;
-        for (int i = 0; i < candidateCount; i++)
+        foreach (var (row, latent, v) in candidates)
         {
-            T v = candValue[i];
             bool keep = v > threshold || (candidateCount > total && v == threshold && tiesAllowed-- > 0);
             if (!keep) continue;
-            while (nextRow <= candRow[i]) selection.RowStart[nextRow++] = n;
-            selection.Latent[n] = candLatent[i]; selection.Value[n] = v; n++;
+            while (nextRow <= row) selection.RowStart[nextRow++] = n;
+            selection.Latent[n] = latent; selection.Value[n] = v; n++;
         }
         while (nextRow <= rows) selection.RowStart[nextRow++] = n;
         selection.Count = n;
         selection.NonFinite = nonFinite;
+    }
+
+    /// <summary>Calls <paramref name="action"/> for each <c>row[j] + bias[j] &gt; floor</c>, skipping whole vectors below it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void ForEachAbove<T>(T* row, T* bias, int n, T floor, Action<T, int> action) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int w = Vector<T>.Count, j = 0;
+        var floorV = new Vector<T>(floor);
+        for (; j <= n - w; j += w)
+        {
+            var v = Vector.Load(row + j) + Vector.Load(bias + j);
+            if (!Vector.GreaterThanAny(v, floorV)) continue;
+            for (int l = 0; l < w; l++) if (v[l] > floor) action(v[l], j + l);
+        }
+        for (; j < n; j++) { T v = row[j] + bias[j]; if (v > floor) action(v, j); }
+    }
+
+    static T SmallestInBucket<T>(int bucket) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) { float f = BitConverter.UInt32BitsToSingle((uint)bucket << 16); return Unsafe.As<float, T>(ref f); }
+        double d = BitConverter.UInt64BitsToDouble((ulong)bucket << 48);
+        return Unsafe.As<double, T>(ref d);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -39,6 +39,16 @@ public sealed unsafe class SparseKernelsTests
     }
 
     [Fact]
+    public void BatchTopK_NaNInBatch_FlagsNonFinite()
+    {
+        var pre = Enumerable.Range(0, 4 * 40).Select(i => i == 77 ? float.NaN : i % 5 - 1f).ToArray();
+        var selection = new SparseSelection<float>();
+        fixed (float* p = pre) fixed (float* b = new float[40]) TopKKernels.BatchTopK(p, b, 4, 40, 8, selection);
+        Assert.True(selection.NonFinite);
+        Assert.Equal(8, selection.Count);
+    }
+
+    [Fact]
     public void TopKPerRowAmong_Candidates_MatchesFullSortOverCandidates()
     {
         const int rows = 21, latents = 150, k = 6;
