@@ -13,4 +13,4 @@ cli="dotnet src/SaeSharp.Cli/bin/Release/net10.0/SaeSharp.Cli.dll"
 $cli bench --quick --json > "$out/bench-quick-768x16384x32.json"
 $cli bench --json --profile > "$out/bench-768x16384x32.json"
 $cli bench --json --profile --d 128 --m 1024 --k 16 > "$out/bench-128x1024x16.json"
-(cd "$out" && dotnet ../../SaeSharp.Benchmarks/bin/Release/net10.0/SaeSharp.Benchmarks.dll --filter '*' --exporters github --artifacts bdn)
+dotnet benchmarks/SaeSharp.Benchmarks/bin/Release/net10.0/SaeSharp.Benchmarks.dll --filter '*' --exporters github --artifacts "$out/bdn"

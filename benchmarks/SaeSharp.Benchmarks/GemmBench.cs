@@ -1,12 +1,10 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Engines;
 using static TorchSharp.torch;
 
 namespace SaeSharp.Benchmarks;
 
 /// <summary>The machine's square float32 GEMM rate through libtorch (2·n³ FLOPs per op), for reference.</summary>
 [MemoryDiagnoser]
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5)]
 public class GemmBench
 {
     [Params(4096)]

@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Engines;
 using SaeSharp.Training;
 using static TorchSharp.torch;
 
@@ -11,7 +10,6 @@ namespace SaeSharp.Benchmarks;
 /// benchmark belongs here once it does.
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5)]
 public class InputPathBench
 {
     [Params(768)]

@@ -1,5 +1,9 @@
 using System.Text.Json;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Engines;
+using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.NoEmit;
 using SaeSharp.Training.Fused;
 
 // `profile [--quick]` prints the shared runner's report (throughput, ceiling and per-part profile) as JSON;
@@ -41,5 +45,9 @@ if (args.Length > 0 && args[0] == "topk-probe")
     }
     return 0;
 }
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// In-process (the native libtorch next to this exe is the patched one) with few, long iterations: an
+// autograd step at the large shape takes seconds, so the usual pilot and many-iteration jobs would take hours.
+var job = Job.Default.WithStrategy(RunStrategy.Monitoring).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3)
+    .WithToolchain(new InProcessNoEmitToolchain(TimeSpan.FromMinutes(30), logOutput: false));
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, DefaultConfig.Instance.AddJob(job));
 return 0;

@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Engines;
 using SaeSharp.Training;
 using SaeSharp.Training.Fused;
 using TorchSharp;
@@ -13,7 +12,6 @@ namespace SaeSharp.Benchmarks;
 /// reported per token (<c>OperationsPerInvoke</c>), so tokens/s = 1 / (time per op).
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 3)]
 public class TrainingStepBench
 {
     const int Batch = 4096;
