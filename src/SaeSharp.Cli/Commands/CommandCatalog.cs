@@ -14,5 +14,6 @@ internal static class CommandCatalog
         yield return HarvestCommand.Create();
         yield return StoreCommand.Create();
         yield return TokenizeCommand.Create();
+        yield return BenchCommand.Create();
     }
 }
