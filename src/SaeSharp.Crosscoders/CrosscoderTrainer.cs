@@ -109,10 +109,10 @@ public sealed class CrosscoderTrainer : IDisposable
     /// <param name="progress">Receives every step, with metrics at log intervals.</param>
     /// <param name="cancellationToken">Stops the run after the current step.</param>
     /// <exception cref="SaeSharpException">The source's width is not S·D, a batch holds non-finite values, or the loss diverged.</exception>
-    public Task<CrosscoderTrainResult> TrainAsync(IActivationSource source, IProgress<CrosscoderMetrics>? progress = null, CancellationToken cancellationToken = default) =>
+    public Task<CrosscoderTrainResult> TrainAsync(IActivationSource source, IProgress<CrosscoderProgress>? progress = null, CancellationToken cancellationToken = default) =>
         Task.Run(() => Train(source, progress, cancellationToken), CancellationToken.None);
 
-    private CrosscoderTrainResult Train(IActivationSource source, IProgress<CrosscoderMetrics>? progress, CancellationToken cancellationToken)
+    private CrosscoderTrainResult Train(IActivationSource source, IProgress<CrosscoderProgress>? progress, CancellationToken cancellationToken)
     {
         int s = Crosscoder.SourceCount, d = Crosscoder.InputDim;
         if (source.InputDim != s * d)
@@ -164,8 +164,8 @@ public sealed class CrosscoderTrainer : IDisposable
                 last = metrics;
                 if (metricsPath is not null)
                     File.AppendAllText(metricsPath, JsonSerializer.Serialize(metrics, CrosscoderCompactJsonContext.Default.CrosscoderMetrics) + "\n");
-                progress?.Report(metrics);
             }
+            progress?.Report(new CrosscoderProgress(_stepIndex, config.Steps, metrics));
             if (_outputDirectory is not null && config.CheckpointEvery > 0 && _stepIndex % config.CheckpointEvery == 0 && _stepIndex < config.Steps)
             {
                 SaveCheckpoint();
