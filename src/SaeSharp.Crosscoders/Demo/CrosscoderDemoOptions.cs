@@ -15,8 +15,8 @@ public sealed record CrosscoderDemoOptions
     /// <summary>MLP width of the distilled student (default 256, half the teacher's 512).</summary>
     public int StudentMlpDim { get; init; } = 256;
 
-    /// <summary>Full-batch distillation steps of the student (default 1500).</summary>
-    public int StudentSteps { get; init; } = 1500;
+    /// <summary>Full-batch distillation steps of the student (default 600).</summary>
+    public int StudentSteps { get; init; } = 600;
 
     /// <summary>Crosscoder dictionary size (default 256).</summary>
     public int LatentCount { get; init; } = 256;
@@ -27,11 +27,11 @@ public sealed record CrosscoderDemoOptions
     /// <summary>L1 crosscoder: coefficient of the decoder-norm-weighted L1 penalty (default 2).</summary>
     public double L1Coefficient { get; init; } = 2.0;
 
-    /// <summary>Training steps of each crosscoder (default 2000).</summary>
-    public int Steps { get; init; } = 2000;
+    /// <summary>Training steps of each crosscoder (default 1000).</summary>
+    public int Steps { get; init; } = 1000;
 
-    /// <summary>Rows per crosscoder step (default 1024).</summary>
-    public int BatchSize { get; init; } = 1024;
+    /// <summary>Rows per crosscoder step (default 512).</summary>
+    public int BatchSize { get; init; } = 512;
 
     /// <summary>Adam learning rate of the crosscoders (default 1e-3).</summary>
     public double LearningRate { get; init; } = 1e-3;
