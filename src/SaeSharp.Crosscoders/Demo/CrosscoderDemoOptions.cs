@@ -24,8 +24,8 @@ public sealed record CrosscoderDemoOptions
     /// <summary>BatchTopK crosscoder: mean active latents per row (default 8).</summary>
     public int K { get; init; } = 8;
 
-    /// <summary>L1 crosscoder: coefficient of the decoder-norm-weighted L1 penalty (default 2).</summary>
-    public double L1Coefficient { get; init; } = 2.0;
+    /// <summary>L1 crosscoder: coefficient of the decoder-norm-weighted L1 penalty (default 0.1: the library default 2 left 3 live latents and FVU 0.93 here; see docs/crosscoder-demo-results.md).</summary>
+    public double L1Coefficient { get; init; } = 0.1;
 
     /// <summary>Training steps of each crosscoder (default 1000).</summary>
     public int Steps { get; init; } = 1000;
