@@ -9,10 +9,11 @@ internal static class CommandCatalog
     {
         yield return TrainCommand.Create();
         yield return EvalCommand.Create();
+        yield return HostCommand.Create();
         yield return HooksCommand.Create();
         yield return HarvestCommand.Create();
         yield return StoreCommand.Create();
         yield return TokenizeCommand.Create();
-        yield break;
+        yield return BenchCommand.Create();
     }
 }
