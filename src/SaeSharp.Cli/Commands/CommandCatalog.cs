@@ -10,5 +10,10 @@ internal static class CommandCatalog
         yield return TrainCommand.Create();
         yield return EvalCommand.Create();
         yield return HostCommand.Create();
+        yield return HooksCommand.Create();
+        yield return HarvestCommand.Create();
+        yield return StoreCommand.Create();
+        yield return TokenizeCommand.Create();
+        yield return BenchCommand.Create();
     }
 }

@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using SaeSharp.Training.Fused;
+
+namespace SaeSharp.Cli.Commands;
+
+/// <summary>
+/// <c>saesharp bench</c>: training throughput of the fused TopK step against the autograd step, beside the
+/// machine's own ceiling (the encoder's dense product alone) measured in the same process.
+/// </summary>
+internal static class BenchCommand
+{
+    internal static Command Create()
+    {
+        var quick = new Option<bool>("--quick") { Description = "Fewer repetitions (same shape): under a minute on 2 cores." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object to stdout." };
+        var profile = new Option<bool>("--profile") { Description = "Also time each part of the fused step." };
+        var d = new Option<int>("--d") { Description = "Input width d.", DefaultValueFactory = _ => ThroughputShape.Large.D };
+        var m = new Option<int>("--m") { Description = "Dictionary size m.", DefaultValueFactory = _ => ThroughputShape.Large.M };
+        var k = new Option<int>("--k") { Description = "Active latents per token.", DefaultValueFactory = _ => ThroughputShape.Large.K };
+        var batch = new Option<int>("--batch") { Description = "Tokens per step.", DefaultValueFactory = _ => ThroughputShape.Large.Batch };
+        var gemm = new Option<int>("--gemm-size") { Description = "Side of the square reference GEMM.", DefaultValueFactory = _ => 4096 };
+        var command = new Command("bench", "Measure training throughput (fused vs autograd step) against this machine's matrix-multiply ceiling.");
+        foreach (var option in new Option[] { quick, json, profile, d, m, k, batch, gemm }) command.Options.Add(option);
+        command.SetAction((ParseResult r, CancellationToken ct) =>
+        {
+            try
+            {
+                var shape = new ThroughputShape(r.GetValue(d), r.GetValue(m), r.GetValue(k), r.GetValue(batch));
+                shape.Validate();
+                var reps = r.GetValue(quick) ? ThroughputRepetitions.Quick : ThroughputRepetitions.Full;
+                var report = ThroughputRunner.Run(shape, reps, includeAutograd: true, profile: r.GetValue(profile), gemmSize: r.GetValue(gemm));
+                Console.Out.WriteLine(r.GetValue(json) ? ToJson(report) : ToText(report));
+                return Task.FromResult(0);
+            }
+            catch (SaeSharpException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return Task.FromResult(2);
+            }
+        });
+        return command;
+    }
+
+    internal static string ToJson(ThroughputReport report)
+    {
+        var fields = new Dictionary<string, object?>
+        {
+            ["d"] = report.D, ["m"] = report.M, ["k"] = report.K, ["batch"] = report.Batch,
+            ["tokens_per_s_fused"] = Math.Round(report.TokensPerSecondFused, 1),
+            ["tokens_per_s_autograd"] = Math.Round(report.TokensPerSecondAutograd, 1),
+            ["gemm_gflops"] = Math.Round(report.GemmGflops, 2),
+            ["ceiling_tokens_per_s"] = Math.Round(report.CeilingTokensPerSecond, 1),
+            ["fraction_of_ceiling"] = Math.Round(report.FractionOfCeiling, 4),
+            ["speedup_fused_over_autograd"] = Math.Round(report.SpeedupOverAutograd, 2),
+            ["encoder_gemm_gflops"] = Math.Round(report.EncoderGemmGflops, 2),
+            ["fused_step_ms"] = Math.Round(report.FusedStepMs, 2),
+            ["autograd_step_ms"] = Math.Round(report.AutogradStepMs, 2),
+            ["encoder_gemm_ms"] = Math.Round(report.EncoderGemmMs, 2),
+            ["threads"] = report.Threads,
+            ["load_average_before"] = report.LoadAverageBefore,
+            ["load_average_after"] = report.LoadAverageAfter,
+        };
+        if (report.Profile is { } parts)
+            fields["profile_ms"] = parts.ToDictionary(p => p.Part, p => Math.Round(p.Milliseconds, 2));
+        return JsonSerializer.Serialize(fields);
+    }
+
+    static string ToText(ThroughputReport r)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var lines = new List<string>
+        {
+            string.Create(c, $"shape            d={r.D} m={r.M} k={r.K} batch={r.Batch} threads={r.Threads}"),
+            string.Create(c, $"fused            {r.TokensPerSecondFused,10:F0} tokens/s  ({r.FusedStepMs:F1} ms/step)"),
+            string.Create(c, $"autograd         {r.TokensPerSecondAutograd,10:F0} tokens/s  ({r.AutogradStepMs:F1} ms/step)"),
+            string.Create(c, $"ceiling          {r.CeilingTokensPerSecond,10:F0} tokens/s  (encoder product alone, {r.EncoderGemmMs:F1} ms, {r.EncoderGemmGflops:F1} GFLOP/s)"),
+            string.Create(c, $"fraction         {r.FractionOfCeiling,10:F3} of ceiling;  fused/autograd {r.SpeedupOverAutograd:F2}x"),
+            string.Create(c, $"square GEMM      {r.GemmGflops,10:F1} GFLOP/s"),
+            string.Create(c, $"load average     {r.LoadAverageBefore:F2} before, {r.LoadAverageAfter:F2} after (timings under load read low)"),
+        };
+        if (r.Profile is { } parts)
+            foreach (var (part, ms) in parts) lines.Add(string.Create(c, $"  {part,-20} {ms,9:F2} ms"));
+        return string.Join(Environment.NewLine, lines);
+    }
+}
