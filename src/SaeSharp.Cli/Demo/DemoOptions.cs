@@ -11,11 +11,11 @@ internal sealed record DemoOptions(string OutputDirectory, bool Quick, long Host
     public const string Hook = "resid_post.0";
 
     /// <summary>SAE dictionary size.</summary>
-    public int Latents => 256;
+    public int Latents => 128;
 
     /// <summary>Active latents per input.</summary>
     public int K => 8;
 
     /// <summary>SAE training steps.</summary>
-    public int Steps => Quick ? 800 : 4000;
+    public int Steps => Quick ? 600 : 2500;
 }

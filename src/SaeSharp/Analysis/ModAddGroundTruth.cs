@@ -32,9 +32,14 @@ public static class ModAddGroundTruth
     /// <param name="activationsND">Activations <c>[p², D]</c>.</param>
     /// <param name="p">The modulus.</param>
     /// <param name="keyFrequencies">The host's key frequencies.</param>
-    /// <param name="dominanceThreshold">Variance share a key frequency needs for a latent to be pure (default 0.5).</param>
+    /// <param name="dominanceThreshold">
+    /// Variance share the dominant key frequency must also hold for a latent to count as pure. The default 0 lets the
+    /// dominant frequency alone decide: a sparse (ReLU'd) latent of a + b spreads part of its variance into harmonics
+    /// of its frequency, so even a clean latent holds well under half of its variance in the fundamental
+    /// (measured on the demo: 12–50%). The report shows each latent's share beside its dominant frequency.
+    /// </param>
     /// <exception cref="SaeSharpException">Shapes disagree.</exception>
-    public static GroundTruthSummary Analyze(Sae sae, Tensor activationsND, int p, IReadOnlyCollection<int> keyFrequencies, double dominanceThreshold = 0.5)
+    public static GroundTruthSummary Analyze(Sae sae, Tensor activationsND, int p, IReadOnlyCollection<int> keyFrequencies, double dominanceThreshold = 0)
     {
         if (activationsND.dim() != 2 || activationsND.shape[0] != (long)p * p || activationsND.shape[1] != sae.InputDim)
             throw new SaeSharpException($"activations have shape [{string.Join(", ", activationsND.shape)}], expected [{p * p}, {sae.InputDim}]", field: "activations");
