@@ -7,7 +7,13 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
+        yield return TrainCommand.Create();
+        yield return EvalCommand.Create();
+        yield return HostCommand.Create();
+        yield return HooksCommand.Create();
+        yield return HarvestCommand.Create();
+        yield return StoreCommand.Create();
+        yield return TokenizeCommand.Create();
         yield return BenchCommand.Create();
-        yield break;
     }
 }

@@ -158,7 +158,15 @@ public static class SaeCheckpoint
         if (metadata is not null)
         {
             foreach (var (key, value) in metadata)
-                meta[key] = value is null ? null : JsonValue.Create(value);
+                meta[key] = value switch
+                {
+                    null => null,
+                    string text => JsonValue.Create(text),
+                    bool flag => JsonValue.Create(flag),
+                    int or long => JsonValue.Create(Convert.ToInt64(value, CultureInfo.InvariantCulture)),
+                    float or double => JsonValue.Create(Convert.ToDouble(value, CultureInfo.InvariantCulture)),
+                    _ => throw new SaeSharpException($"metadata value of type {value.GetType().Name} is not a string, number or bool", field: "metadata." + key),
+                };
         }
         meta["saesharp_version"] = SaeSharpVersion;
         meta["saesharp_architecture"] = JsonSerializer.SerializeToNode(config.Architecture, SaeSharpJsonContext.Default.SaeArchitecture);

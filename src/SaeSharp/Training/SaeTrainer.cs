@@ -62,6 +62,20 @@ public sealed class SaeTrainer : IDisposable
     /// <summary>Metadata recorded with the run (see <see cref="SaeTrainerOptions.Metadata"/>).</summary>
     public IReadOnlyDictionary<string, string> Metadata => _options.Metadata;
 
+    /// <summary>The metadata a run recorded (<see cref="SaeTrainerOptions.Metadata"/>), read from its training state.</summary>
+    /// <exception cref="SaeSharpException">The folder has no valid training state.</exception>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string directory)
+    {
+        var snapshot = TrainingStateFile.Load(directory);
+        foreach (var tensor in snapshot.Tensors.Values) tensor.Dispose();
+        return RunMetadata(snapshot);
+    }
+
+    private static Dictionary<string, string> RunMetadata(TrainingStateFile.Snapshot snapshot) =>
+        snapshot.Metadata
+            .Where(kv => kv.Key.StartsWith("run.", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key["run.".Length..], kv => kv.Value);
+
     /// <summary>
     /// Reopens a run from its checkpoint folder. Train it with the same source (same settings); the source
     /// is moved to the saved cursor.
@@ -84,9 +98,7 @@ public sealed class SaeTrainer : IDisposable
         {
             throw new SaeSharpException($"a config in the training state is not valid JSON: {e.Message}", statePath, inner: e);
         }
-        var runMetadata = snapshot.Metadata
-            .Where(kv => kv.Key.StartsWith("run.", StringComparison.Ordinal))
-            .ToDictionary(kv => kv.Key["run.".Length..], kv => kv.Value);
+        var runMetadata = RunMetadata(snapshot);
         var resolved = (options ?? new SaeTrainerOptions()) with { OutputDirectory = directory, Metadata = runMetadata };
         var trainer = new SaeTrainer(Sae.Create(saeConfig, trainConfig.Seed), trainConfig, resolved);
         trainer.Restore(snapshot, directory);

@@ -43,9 +43,10 @@ public sealed class SyntheticActivationSource : IActivationSource
         if (batchSize < 1) throw new SaeSharpException($"batch size {batchSize} must be at least 1", field: "batch_size");
         using var scope = NewDisposeScope();
         using var generator = new Generator(Mix(Config.Seed, (ulong)Position));
-        double probability = Config.MeanActive / Config.TrueFeatures;
-        var activeBF = rand(batchSize, Config.TrueFeatures, generator: generator).lt(probability);
-        var coefficientsBF = rand(batchSize, Config.TrueFeatures, generator: generator).add_(0.5).mul_(activeBF);
+        // The top entries of uniform noise pick a uniformly random subset of features per row.
+        var (_, chosenBA) = rand(batchSize, Config.TrueFeatures, generator: generator).topk(Config.ActivePerRow, dim: 1);
+        var valuesBA = rand(batchSize, Config.ActivePerRow, generator: generator).add_(0.5);
+        var coefficientsBF = zeros(batchSize, Config.TrueFeatures).scatter_(1, chosenBA, valuesBA);
         var rowsBD = coefficientsBF.matmul(_dictionaryFD);
         if (Config.Noise > 0)
             rowsBD.add_(randn(batchSize, Config.InputDim, generator: generator).mul_(Config.Noise));

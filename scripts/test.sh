@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The project's test command (README): fetches test fixtures that are not committed, then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Fixture setup steps that need the network (npm) live in tests/fixtures/*/fetch.sh; each is idempotent.
+for fetch in tests/fixtures/*/fetch.sh; do
+  [ -f "$fetch" ] || continue
+  bash "$fetch"
+done
+
+# Test processes run side by side on few cores: one libtorch thread each avoids OpenMP spin contention.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+dotnet test SaeSharp.sln -c Release "$@"

@@ -1,0 +1,12 @@
+using System.Text.Json.Nodes;
+
+namespace SaeSharp.Cli.Commands;
+
+/// <summary>Small helpers of the harvest-side commands (errors and exit codes go through CommandRunner).</summary>
+internal static class HarvestCli
+{
+    /// <summary>Runs a synchronous handler body for CommandRunner.RunAsync; its exceptions surface there.</summary>
+    public static Task<int> Sync(Func<int> body) => Task.FromResult(body());
+
+    public static JsonArray Array<T>(IEnumerable<T> items, Func<T, JsonNode?> map) => new(items.Select(map).ToArray());
+}

@@ -1,0 +1,128 @@
+using System.CommandLine;
+using SaeSharp.Cli.Internals;
+using System.Text.Json.Nodes;
+using SaeSharp.Harvest;
+using SaeSharp.Harvest.Corpus;
+using SaeSharp.Harvest.Onnx;
+using SaeSharp.Harvest.Store;
+
+namespace SaeSharp.Cli.Commands;
+
+/// <summary><c>saesharp harvest</c>: run an ONNX decoder over a corpus (or exact token ids) into an activation store.</summary>
+internal static class HarvestCommand
+{
+    internal static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "ONNX decoder graph", Required = true };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer folder, tokenizer.json, or vocab.json (merges.txt beside it)" };
+        var corpus = new Option<string?>("--corpus") { Description = "corpus file" };
+        var corpusFormat = new Option<string>("--corpus-format") { Description = "text (documents split on <|endoftext|>), jsonl, or lines", DefaultValueFactory = _ => "text" };
+        var textField = new Option<string>("--text-field") { Description = "JSON-lines field with the text", DefaultValueFactory = _ => "text" };
+        var tokenIds = new Option<string?>("--token-ids") { Description = "JSON array of token-id arrays: exact inputs instead of a corpus" };
+        var hooks = new Option<string>("--hooks") { Description = "comma-separated hook names (see `saesharp hooks`), tensor names, or `all`", Required = true };
+        var context = new Option<int>("--context") { Description = "tokens per context (longest sequence for --token-ids)", DefaultValueFactory = _ => 128 };
+        var tokens = new Option<long?>("--tokens") { Description = "tokens to harvest (rows per hook); required with --corpus" };
+        var output = new Option<string>("--out") { Description = "store folder to create (must be new or empty)", Required = true };
+        var batchSize = new Option<int>("--batch-size") { Description = "sequences per forward pass", DefaultValueFactory = _ => 8 };
+        var dtype = new Option<string>("--dtype") { Description = "f32 or f16", DefaultValueFactory = _ => "f32" };
+        var shardRows = new Option<int?>("--shard-rows") { Description = "rows per shard (default: about 64 MiB per hook)" };
+        var seed = new Option<ulong?>("--seed") { Description = "shuffle the corpus documents with this seed (default: file order)" };
+        var bos = new Option<bool>("--bos") { Description = "put <|endoftext|> before each document" };
+        var noEos = new Option<bool>("--no-eos") { Description = "do not put <|endoftext|> after each document" };
+        var resume = new Option<bool>("--resume") { Description = "continue the store in --out from its manifest" };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = one per core)" };
+        var provider = new Option<string>("--provider") { Description = "cpu or cuda (needs the GPU build)", DefaultValueFactory = _ => "cpu" };
+        var device = new Option<int>("--device") { Description = "CUDA device ordinal" };
+        var json = new Option<bool>("--json") { Description = "print a JSON summary" };
+        var command = new Command("harvest", "Run an ONNX decoder over a corpus or exact token ids and store the hook activations (resumable).");
+        foreach (var o in new Option[] { model, tokenizer, corpus, corpusFormat, textField, tokenIds, hooks, context, tokens, output, batchSize, dtype, shardRows, seed, bos, noEos, resume, threads, provider, device, json })
+            command.Options.Add(o);
+        command.SetAction((ParseResult r, CancellationToken cancellation) => CommandRunner.RunAsync(() => HarvestCli.Sync(() =>
+        {
+            var config = new HarvestConfig
+            {
+                ModelPath = r.GetValue(model)!,
+                TokenizerPath = r.GetValue(tokenizer),
+                CorpusPath = r.GetValue(corpus),
+                CorpusFormat = r.GetValue(corpusFormat) switch
+                {
+                    "text" => CorpusFormat.Text,
+                    "jsonl" or "json-lines" => CorpusFormat.JsonLines,
+                    "lines" => CorpusFormat.Lines,
+                    var other => throw new SaeSharpException($"`{other}` is not text, jsonl or lines", field: "--corpus-format"),
+                },
+                TextField = r.GetValue(textField)!,
+                TokenIdsPath = r.GetValue(tokenIds),
+                Hooks = r.GetValue(hooks)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                ContextLength = r.GetValue(context),
+                Tokens = r.GetValue(tokens),
+                OutputPath = r.GetValue(output)!,
+                BatchSize = r.GetValue(batchSize),
+                DType = r.GetValue(dtype) switch
+                {
+                    "f32" => StoreDType.F32,
+                    "f16" => StoreDType.F16,
+                    var other => throw new SaeSharpException($"`{other}` is not f32 or f16", field: "--dtype"),
+                },
+                RowsPerShard = r.GetValue(shardRows),
+                Seed = r.GetValue(seed),
+                Bos = r.GetValue(bos),
+                Eos = !r.GetValue(noEos),
+                Resume = r.GetValue(resume),
+                Host = new OnnxHostOptions
+                {
+                    IntraOpThreads = r.GetValue(threads),
+                    DeviceId = r.GetValue(device),
+                    ExecutionProvider = r.GetValue(provider) switch
+                    {
+                        "cpu" => OnnxExecutionProvider.Cpu,
+                        "cuda" => OnnxExecutionProvider.Cuda,
+                        var other => throw new SaeSharpException($"`{other}` is not cpu or cuda", field: "--provider"),
+                    },
+                },
+            };
+            config.Validate();
+            HarvestResult result;
+            try
+            {
+                result = RunWithProgress(config, quiet: r.GetValue(json), cancellation);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine($"interrupted; the store keeps every committed shard: continue with --resume ({config.OutputPath})");
+                return CommandRunner.Cancelled;
+            }
+            if (r.GetValue(json))
+            {
+                CommandRunner.PrintJson(new JsonObject
+                {
+                    ["store"] = result.StorePath,
+                    ["rows"] = result.Rows,
+                    ["hooks"] = HarvestCli.Array(result.Hooks, h => JsonValue.Create(h)),
+                    ["shards"] = result.Shards,
+                    ["resumed"] = result.Resumed,
+                    ["seconds"] = Math.Round(result.Seconds, 3),
+                    ["tokens_per_second"] = result.Seconds > 0 ? Math.Round(result.TokensThisRun / result.Seconds, 1) : null,
+                });
+            }
+            else
+            {
+                Console.Error.WriteLine($"harvested {result.Rows} rows × {result.Hooks.Count} hooks into {result.StorePath} ({result.Shards} shards, {result.Seconds:F1} s)");
+            }
+            return 0;
+        })));
+        return command;
+    }
+
+    private static HarvestResult RunWithProgress(HarvestConfig config, bool quiet, CancellationToken cancellation) =>
+        ConsoleProgress.RunAsync("harvest", quiet, progress => Task.Run(() => Harvester.Run(config, new SyncProgress(p =>
+            progress.Report(new ConsoleProgress.Update(p.Tokens, p.TargetTokens,
+                $"{p.Tokens:N0}/{p.TargetTokens:N0} tokens, {p.TokensPerSecond:N0} tok/s, ETA {(p.Eta is { } eta ? eta.ToString(@"hh\:mm\:ss") : "?")}, {p.CommittedShards} shards"))),
+            cancellation))).GetAwaiter().GetResult();
+
+    /// <summary>Reports on the harvesting thread (Progress&lt;T&gt; would post to a thread pool and arrive late).</summary>
+    private sealed class SyncProgress(Action<HarvestProgress> report) : IProgress<HarvestProgress>
+    {
+        public void Report(HarvestProgress value) => report(value);
+    }
+}

@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using SaeSharp.Cli.Internals;
+using SaeSharp.Harvest.Onnx;
+using SaeSharp.Hosts;
+
+namespace SaeSharp.Cli.Commands;
+
+/// <summary><c>saesharp host</c>: train the modular-addition host, export a host to ONNX.</summary>
+internal static class HostCommand
+{
+    internal static Command Create()
+    {
+        var command = new Command("host", "Host transformers: train the modular-addition host, export a host to ONNX.");
+        command.Subcommands.Add(CreateTrainModAdd());
+        command.Subcommands.Add(CreateExport());
+        return command;
+    }
+
+    private static Command CreateTrainModAdd()
+    {
+        var defaults = new ModAddConfig();
+        var seed = new Option<long>("--seed") { Description = "Seed of the train/test split and the initial weights.", DefaultValueFactory = _ => defaults.Seed };
+        var p = new Option<int>("--p") { Description = "The prime modulus.", DefaultValueFactory = _ => defaults.P };
+        var trainFraction = new Option<double>("--train-fraction") { Description = "Share of the p² pairs used for training (the paper used 0.3, which groks ~15x later).", DefaultValueFactory = _ => defaults.TrainFraction };
+        var maxSteps = new Option<int>("--max-steps") { Description = "Hard limit on optimiser steps.", DefaultValueFactory = _ => defaults.MaxSteps };
+        var outDir = new Option<string?>("--out") { Description = "Folder for the trained host (default: $XDG_CACHE_HOME/saesharp/hosts/modadd-p{P}-seed{S}); reused when it holds this run." };
+        var retrain = new Option<bool>("--retrain") { Description = "Train even when the folder already holds this run." };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice, the core count)." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object to stdout." };
+        var command = new Command("train-modadd", "Train (or load from cache) the grokking modular-addition host: a b = → (a+b) mod p.");
+        foreach (var option in new Option[] { seed, p, trainFraction, maxSteps, outDir, retrain, threads, json })
+            command.Options.Add(option);
+
+        command.SetAction((result, cancellationToken) => CommandRunner.RunAsync(async () =>
+        {
+            var config = new ModAddConfig(P: result.GetValue(p), Seed: result.GetValue(seed),
+                TrainFraction: result.GetValue(trainFraction), MaxSteps: result.GetValue(maxSteps)).Validate();
+            if (result.GetValue(threads) is > 0 and var threadCount)
+                TorchSharp.torch.set_num_threads(threadCount);
+            var folder = result.GetValue(outDir) ?? ModAddCache.DefaultFolder(config);
+            bool asJson = result.GetValue(json);
+
+            using var trained = await ConsoleProgress.RunAsync("train-modadd", quiet: false, progress => Task.Run(() =>
+                ModAddCache.LoadOrTrain(config, folder, result.GetValue(retrain), new LogProgress(progress, config.MaxSteps), cancellationToken)));
+            var report = new JsonObject
+            {
+                ["p"] = config.P,
+                ["seed"] = config.Seed,
+                ["train_fraction"] = config.TrainFraction,
+                ["train_acc"] = trained.TrainAccuracy,
+                ["test_acc"] = trained.TestAccuracy,
+                ["steps"] = trained.Steps,
+                ["steps_to_memorize"] = trained.StepsToMemorize,
+                ["steps_to_generalize"] = trained.StepsToGeneralize,
+                ["key_frequencies"] = new JsonArray(trained.KeyFrequencies.Frequencies.Select(k => (JsonNode)k).ToArray()),
+                ["key_frequency_norm_fraction"] = trained.KeyFrequencies.Explained,
+                ["training_seconds"] = Math.Round(trained.TrainingTime.TotalSeconds, 1),
+                ["training_cpu_seconds"] = Math.Round(trained.TrainingCpuTime.TotalSeconds, 1),
+                ["from_cache"] = trained.FromCache,
+                ["model_dir"] = Path.GetFullPath(folder),
+            };
+            if (asJson)
+            {
+                CommandRunner.PrintJson(report);
+            }
+            else
+            {
+                var inv = CultureInfo.InvariantCulture;
+                Console.Out.WriteLine(string.Create(inv,
+                    $"modular addition p={config.P} seed={config.Seed}: train acc {trained.TrainAccuracy:P2}, test acc {trained.TestAccuracy:P2} after {trained.Steps} steps " +
+                    $"(memorized at {trained.StepsToMemorize?.ToString(inv) ?? "-"}, generalized at {trained.StepsToGeneralize?.ToString(inv) ?? "-"}; " +
+                    $"{trained.TrainingTime.TotalSeconds:F0} s{(trained.FromCache ? ", from cache" : "")})"));
+                Console.Out.WriteLine(string.Create(inv,
+                    $"key frequencies {string.Join(", ", trained.KeyFrequencies.Frequencies)} hold {trained.KeyFrequencies.Explained:P1} of the embedding's squared norm"));
+                Console.Out.WriteLine($"model: {Path.GetFullPath(folder)}");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command CreateExport()
+    {
+        var model = new Option<string>("--model") { Description = "Host folder (host.json + model.safetensors), e.g. what train-modadd wrote.", Required = true };
+        var output = new Option<string>("--out") { Description = "The ONNX file to write.", Required = true };
+        var force = new Option<bool>("--force") { Description = "Overwrite an existing output file." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object to stdout." };
+        var command = new Command("export", "Export a host transformer to ONNX (opset 17, input_ids [batch, sequence] int64 → logits).");
+        foreach (var option in new Option[] { model, output, force, json })
+            command.Options.Add(option);
+
+        command.SetAction((result, cancellationToken) => CommandRunner.RunAsync(() =>
+        {
+            var outPath = result.GetValue(output)!;
+            CommandRunner.EnsureWritable(outPath, result.GetValue(force), "output file");
+            using var host = HostTransformer.LoadFolder(result.GetValue(model)!);
+            OnnxExporter.Export(host, outPath);
+            var report = new JsonObject
+            {
+                ["onnx"] = Path.GetFullPath(outPath),
+                ["bytes"] = new FileInfo(outPath).Length,
+                ["opset"] = OnnxExporter.Opset,
+                ["layers"] = host.Config.LayerCount,
+                ["input"] = OnnxExporter.InputName,
+                ["output"] = OnnxExporter.OutputName,
+            };
+            if (result.GetValue(json))
+                CommandRunner.PrintJson(report);
+            else
+                Console.Out.WriteLine($"wrote {report["onnx"]} ({report["bytes"]} bytes, opset {OnnxExporter.Opset})");
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+
+    /// <summary>Turns training log entries into progress updates (step of max steps, with the current accuracies).</summary>
+    private sealed class LogProgress(IProgress<ConsoleProgress.Update> inner, int maxSteps) : IProgress<ModAddLogEntry>
+    {
+        public void Report(ModAddLogEntry e) => inner.Report(new ConsoleProgress.Update(e.Step, maxSteps,
+            e.Step % 100 == 0 ? string.Create(CultureInfo.InvariantCulture, $"step {e.Step}: train acc {e.TrainAccuracy:P1}, test acc {e.TestAccuracy:P1}, test loss {e.TestLoss:F4}, key-frequency norm share {e.KeyFrequencyFraction:P1}") : null));
+    }
+}

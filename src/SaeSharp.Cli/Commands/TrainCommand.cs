@@ -1,0 +1,148 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using SaeSharp.Cli.Internals;
+using SaeSharp.Evaluation;
+using SaeSharp.Training;
+
+namespace SaeSharp.Cli.Commands;
+
+/// <summary><c>saesharp train</c>: train an SAE on a source, or resume a stopped run.</summary>
+internal static class TrainCommand
+{
+    internal static Command Create()
+    {
+        var sourceOptions = new SourceOptions();
+        var arch = new Option<string>("--arch") { Description = "Architecture: topk, batchtopk, jumprelu or relu.", DefaultValueFactory = _ => "topk" };
+        arch.AcceptOnlyFromAmong("topk", "batchtopk", "jumprelu", "relu");
+        var latents = new Option<int>("--latents") { Description = "Dictionary size L.", DefaultValueFactory = _ => 512 };
+        var k = new Option<int>("--k") { Description = "Active latents per row (TopK family).", DefaultValueFactory = _ => 8 };
+        var steps = new Option<int>("--steps") { Description = "Training steps.", DefaultValueFactory = _ => 1500 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => 1024 };
+        var learningRate = new Option<double?>("--lr") { Description = "Adam learning rate (default: 2e-4 / sqrt(L / 2^14))." };
+        var sparsity = new Option<double?>("--sparsity-coefficient") { Description = "L1 (relu) or L0 (jumprelu) coefficient." };
+        var deadWindow = new Option<long>("--dead-window") { Description = "Tokens without firing after which a latent is dead.", DefaultValueFactory = _ => 100_000 };
+        var seed = new Option<long>("--seed") { Description = "Seed of the weights (and of the synthetic source unless --source-seed).", DefaultValueFactory = _ => 0 };
+        var step = new Option<string>("--step") { Description = "Training step: auto, autograd or fused.", DefaultValueFactory = _ => "auto" };
+        step.AcceptOnlyFromAmong("auto", "autograd", "fused");
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (0: only at the end).", DefaultValueFactory = _ => 500 };
+        var logEvery = new Option<int>("--log-every") { Description = "Steps between metric records.", DefaultValueFactory = _ => 100 };
+        var noNormalize = new Option<bool>("--no-normalize") { Description = "Do not scale activations to mean norm sqrt(D)." };
+        var tensorBoard = new Option<bool>("--tensorboard") { Description = "Also write TensorBoard event files." };
+        var output = new Option<string?>("--out") { Description = "Output folder (SAELens layout plus training state)." };
+        var force = new Option<bool>("--force") { Description = "Replace an SAE already in --out." };
+        var resume = new Option<string?>("--resume") { Description = "Continue the stopped run in this folder (other options are taken from it)." };
+        var json = new Option<bool>("--json") { Description = "Print the final metrics as one JSON object." };
+
+        var command = new Command("train", "Train a sparse autoencoder (or resume one with --resume DIR).");
+        sourceOptions.AddTo(command);
+        foreach (var option in new Option[] { arch, latents, k, steps, batchSize, learningRate, sparsity, deadWindow, seed, step, checkpointEvery, logEvery, noNormalize, tensorBoard, output, force, resume, json })
+            command.Options.Add(option);
+
+        command.SetAction((result, cancellationToken) => CommandRunner.RunAsync(async () =>
+        {
+            bool asJson = result.GetValue(json);
+            SaeTrainer trainer;
+            IActivationSource source;
+            if (result.GetValue(resume) is { } resumeDirectory)
+            {
+                trainer = SaeTrainer.Resume(resumeDirectory);
+                source = SourceOptions.Reopen(trainer.Metadata, resumeDirectory);
+            }
+            else
+            {
+                var spec = sourceOptions.Read(result, result.GetValue(seed));
+                source = spec.Open();
+                var saeConfig = new SaeConfig(source.InputDim, result.GetValue(latents), ParseArchitecture(result.GetValue(arch)!, result.GetValue(k))).Validate();
+                var trainConfig = new TrainConfig
+                {
+                    Steps = result.GetValue(steps),
+                    BatchSize = result.GetValue(batchSize),
+                    LearningRate = result.GetValue(learningRate),
+                    SparsityCoefficient = result.GetValue(sparsity),
+                    DeadWindowTokens = result.GetValue(deadWindow),
+                    Seed = result.GetValue(seed),
+                    StepKind = Enum.Parse<TrainingStepKind>(result.GetValue(step)!, ignoreCase: true),
+                    CheckpointEvery = result.GetValue(checkpointEvery),
+                    LogEvery = result.GetValue(logEvery),
+                    NormalizeActivations = !result.GetValue(noNormalize),
+                }.Validate(saeConfig);
+                trainer = new SaeTrainer(saeConfig, trainConfig, new SaeTrainerOptions
+                {
+                    OutputDirectory = result.GetValue(output),
+                    Overwrite = result.GetValue(force),
+                    TensorBoard = result.GetValue(tensorBoard),
+                    Metadata = spec.ToMetadata(),
+                });
+            }
+            using (trainer)
+            using (source)
+            {
+                var started = DateTime.UtcNow;
+                TrainResult trained;
+                try
+                {
+                    trained = await ConsoleProgress.RunAsync("train", asJson, async reporter =>
+                        await trainer.TrainAsync(source, new ProgressAdapter(reporter), cancellationToken));
+                }
+                catch (OperationCanceledException) when (trainer.TrainConfig is not null && result.GetValue(resume) is null && result.GetValue(output) is { } outDir)
+                {
+                    await Console.Error.WriteLineAsync($"stopped at step {trainer.Step}; continue with: saesharp train --resume {outDir}");
+                    return CommandRunner.Cancelled;
+                }
+                var report = Report(trained, source, (DateTime.UtcNow - started).TotalSeconds);
+                if (asJson)
+                    CommandRunner.PrintJson(report);
+                else
+                    Console.Out.WriteLine(string.Join("\n", report.Where(kv => kv.Value is JsonValue).Select(kv => $"{kv.Key,-20} {kv.Value}")));
+                return 0;
+            }
+        }));
+        return command;
+    }
+
+    internal static SaeArchitecture ParseArchitecture(string name, int k) => name switch
+    {
+        "topk" => new TopKArchitecture(k),
+        "batchtopk" => new BatchTopKArchitecture(k),
+        "jumprelu" => new JumpReluArchitecture(),
+        "relu" => new ReluArchitecture(),
+        _ => throw new SaeSharpException($"unknown architecture \"{name}\" (topk, batchtopk, jumprelu, relu)", field: "--arch"),
+    };
+
+    private static JsonObject Report(TrainResult trained, IActivationSource source, double elapsedSeconds)
+    {
+        var final = trained.FinalMetrics;
+        var report = new JsonObject
+        {
+            ["steps"] = final.Step,
+            ["tokens"] = final.Tokens,
+            ["train_loss"] = final.Loss,
+            ["train_fvu"] = final.Fvu,
+        };
+        // Held-out evaluation: rows after everything the run consumed (synthetic sources are endless).
+        if (source.RowCount is null)
+            source.Seek(source.Position + (1L << 32));
+        var eval = SaeEvaluator.Evaluate(trained.Sae, source, batches: 4, batchSize: 4096, activationScale: trained.ActivationScale);
+        report["mse"] = eval.Mse;
+        report["fvu"] = eval.Fvu;
+        report["l0"] = eval.L0;
+        report["dead_fraction"] = final.DeadFraction;
+        report["dense_fraction"] = final.DenseFraction;
+        report["cosine_similarity"] = eval.CosineSimilarity;
+        if (source is SyntheticActivationSource synthetic)
+            report["recovered_fraction"] = synthetic.RecoveredFraction(trained.Sae.DecoderWeights);
+        report["activation_scale"] = trained.ActivationScale;
+        report["elapsed_s"] = Math.Round(elapsedSeconds, 2);
+        if (trained.OutputDirectory is not null) report["out"] = Path.GetFullPath(trained.OutputDirectory);
+        return report;
+    }
+
+    private sealed class ProgressAdapter(IProgress<ConsoleProgress.Update> inner) : IProgress<TrainProgress>
+    {
+        public void Report(TrainProgress value) => inner.Report(new ConsoleProgress.Update(value.Step, value.TotalSteps,
+            value.Metrics is { } m
+                ? string.Create(CultureInfo.InvariantCulture, $"loss {m.Loss:G4} fvu {m.Fvu:F4} l0 {m.L0:F1} dead {m.DeadFraction:P1}")
+                : null));
+    }
+}

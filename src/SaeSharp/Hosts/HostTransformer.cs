@@ -1,0 +1,374 @@
+using SaeSharp.IO;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SaeSharp.Hosts;
+
+/// <summary>
+/// A GPT-style decoder configured by <see cref="HostConfig"/>: input ids <c>[B, T]</c> (int64) → logits
+/// <c>[B, T, OutputSize]</c> (float32).
+/// </summary>
+/// <remarks>
+/// x₀ = wte[ids] + wpe[0..T); for each block i: x ← x + Attn_i(LN1(x)); x ← x + MLP(LN2(x)); logits = LN_f(x)·Wᵤᵀ
+/// (LN is the identity when <see cref="HostConfig.UseLayerNorm"/> is false, Wᵤ = wte when tied).
+/// Attn: per head softmax(q kᵀ [/√d] + mask) v, with masked scores set to float.MinValue as Hugging Face's
+/// GPT-Neo does; MLP: c_proj(act(c_fc(x))). Parameters carry Hugging Face GPT-Neo's names
+/// (<see cref="NamedWeights"/>), with nn.Linear's <c>[out, in]</c> layout.
+/// </remarks>
+public sealed class HostTransformer : nn.Module<Tensor, Tensor>
+{
+    private readonly Dictionary<string, Parameter> _weights = new(StringComparer.Ordinal);
+    private readonly Parameter _wte;
+    private readonly Parameter _wpe;
+    private readonly Parameter? _lmHead;
+    private readonly Parameter? _lnFWeight;
+    private readonly Parameter? _lnFBias;
+    private readonly HostLayer[] _layers;
+
+    /// <summary>Builds a model with freshly initialised weights (see <see cref="HostConfig.InitStd"/>), deterministic given <paramref name="seed"/>.</summary>
+    /// <exception cref="SaeSharpException">The configuration is invalid.</exception>
+    public HostTransformer(HostConfig config, long seed = 0) : base("HostTransformer")
+    {
+        Config = config.Validate();
+        using var generator = new Generator((ulong)seed);
+        double matrixStd = config.InitStd ?? 1.0 / Math.Sqrt(config.ModelDim);
+        int d = config.ModelDim, hd = config.HeadCount * config.HeadDim;
+
+        _wte = Add(HostNames.Wte, Normal([config.VocabSize, d], matrixStd, generator));
+        _wpe = Add(HostNames.Wpe, Normal([config.ContextLength, d], matrixStd, generator));
+        _layers = new HostLayer[config.LayerCount];
+        for (int i = 0; i < config.LayerCount; i++)
+        {
+            var layer = new HostLayer(config.Attention[i]);
+            if (config.UseLayerNorm)
+            {
+                layer.Ln1Weight = Add(HostNames.Ln1Weight(i), ones(d));
+                layer.Ln1Bias = Add(HostNames.Ln1Bias(i), zeros(d));
+            }
+            layer.QWeight = Add(HostNames.QWeight(i), Normal([hd, d], matrixStd, generator));
+            layer.KWeight = Add(HostNames.KWeight(i), Normal([hd, d], matrixStd, generator));
+            layer.VWeight = Add(HostNames.VWeight(i), Normal([hd, d], matrixStd, generator));
+            if (config.QkvBias)
+            {
+                layer.QBias = Add(HostNames.QBias(i), zeros(hd));
+                layer.KBias = Add(HostNames.KBias(i), zeros(hd));
+                layer.VBias = Add(HostNames.VBias(i), zeros(hd));
+            }
+            layer.OutWeight = Add(HostNames.OutWeight(i), Normal([d, hd], matrixStd, generator));
+            if (config.OutProjBias) layer.OutBias = Add(HostNames.OutBias(i), zeros(d));
+            if (config.UseLayerNorm)
+            {
+                layer.Ln2Weight = Add(HostNames.Ln2Weight(i), ones(d));
+                layer.Ln2Bias = Add(HostNames.Ln2Bias(i), zeros(d));
+            }
+            layer.FcWeight = Add(HostNames.FcWeight(i), Normal([config.MlpDim, d], matrixStd, generator));
+            if (config.MlpBias) layer.FcBias = Add(HostNames.FcBias(i), zeros(config.MlpDim));
+            layer.ProjWeight = Add(HostNames.ProjWeight(i), Normal([d, config.MlpDim], matrixStd, generator));
+            if (config.MlpBias) layer.ProjBias = Add(HostNames.ProjBias(i), zeros(d));
+            _layers[i] = layer;
+        }
+        if (config.UseLayerNorm)
+        {
+            _lnFWeight = Add(HostNames.LnFWeight, ones(d));
+            _lnFBias = Add(HostNames.LnFBias, zeros(d));
+        }
+        if (!config.TiedUnembedding)
+            _lmHead = Add(HostNames.LmHead, Normal([config.OutputSize, d], config.InitStd ?? 1.0 / Math.Sqrt(config.OutputSize), generator));
+    }
+
+    /// <summary>The configuration this model was built with.</summary>
+    public HostConfig Config { get; }
+
+    /// <summary>
+    /// Every parameter under its Hugging Face GPT-Neo name (<c>transformer.wte.weight</c>, ...,
+    /// <c>lm_head.weight</c> only when untied), in a fixed order; the tensors are the live parameters.
+    /// </summary>
+    public IReadOnlyList<(string Name, Tensor Tensor)> NamedWeights() => _weights.Select(kv => (kv.Key, (Tensor)kv.Value)).ToArray();
+
+    /// <summary>input ids <c>[B, T]</c> int64 → logits <c>[B, T, OutputSize]</c>.</summary>
+    public override Tensor forward(Tensor inputIdsBT) => Forward(inputIdsBT, null);
+
+    /// <summary>
+    /// input ids <c>[B, T]</c> int64 → logits <c>[B, T, OutputSize]</c>, applying <paramref name="hooks"/> to the
+    /// residual stream <c>[B, T, D]</c> at their points.
+    /// </summary>
+    /// <exception cref="SaeSharpException">The ids have the wrong type, shape or range, or a hook names an unknown point.</exception>
+    public Tensor Forward(Tensor inputIdsBT, HostHooks? hooks)
+    {
+        CheckInput(inputIdsBT);
+        if (hooks is not null) CheckHookPoints(hooks);
+        using var scope = NewDisposeScope();
+        var xBTD = Embed(inputIdsBT);
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            xBTD = ApplyHook(hooks, HostHooks.ResidPre(i), xBTD);
+            xBTD = Block(_layers[i], xBTD, queryStart: 0);
+            xBTD = ApplyHook(hooks, HostHooks.ResidPost(i), xBTD);
+        }
+        hooks?.MoveCapturedToOuterScope();
+        return Unembed(xBTD).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The logits at the last position only, <c>[B, OutputSize]</c>: the last block computes attention queries
+    /// and the MLP for that position alone, which is all a next-token loss on it needs (the trainer's fast path).
+    /// </summary>
+    internal Tensor ForwardLastPosition(Tensor inputIdsBT)
+    {
+        CheckInput(inputIdsBT);
+        using var scope = NewDisposeScope();
+        long t = inputIdsBT.shape[1];
+        if (_layers.Length == 1 && Config.VocabSize < inputIdsBT.shape[0])
+            return TabulatedSingleLayerLastPosition(inputIdsBT).MoveToOuterDisposeScope();
+        var xBTD = Embed(inputIdsBT);
+        for (int i = 0; i < _layers.Length; i++)
+            xBTD = Block(_layers[i], xBTD, queryStart: i == _layers.Length - 1 ? t - 1 : 0);
+        return Unembed(xBTD).select(1, 0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The last-position logits of a one-layer model when the batch is larger than the vocabulary: the block's
+    /// input at (position, token) takes only V·T distinct values, so q/k/v are computed once per table row and
+    /// gathered, leaving the MLP on B rows as the only batch-sized matrix work. Same function as the plain path.
+    /// </summary>
+    private Tensor TabulatedSingleLayerLastPosition(Tensor inputIdsBT)
+    {
+        var layer = _layers[0];
+        long b = inputIdsBT.shape[0], t = inputIdsBT.shape[1], v = Config.VocabSize;
+        int h = Config.HeadCount, dh = Config.HeadDim;
+        var embedTVD = _wte.unsqueeze(0).add(_wpe.narrow(0, 0, t).unsqueeze(1));
+        var attnInTVD = Config.UseLayerNorm ? LayerNorm(embedTVD, layer.Ln1Weight!, layer.Ln1Bias!) : embedTVD;
+        var kTableRF = nn.functional.linear(attnInTVD, layer.KWeight!, layer.KBias).reshape(t * v, h * dh);
+        var vTableRF = nn.functional.linear(attnInTVD, layer.VWeight!, layer.VBias).reshape(t * v, h * dh);
+        var qTableVF = nn.functional.linear(attnInTVD.select(0, t - 1), layer.QWeight!, layer.QBias);
+        var rowsBT = inputIdsBT.add(arange(0, t, dtype: ScalarType.Int64).mul(v).unsqueeze(0)).reshape(-1);
+        var lastIdsB = inputIdsBT.select(1, t - 1);
+        // Batched products of 1×d by d×T matrices are slow in libtorch on CPU; broadcast-multiply-sum is not.
+        var kBTHd = kTableRF.index_select(0, rowsBT).view(b, t, h, dh);
+        var vBTHd = vTableRF.index_select(0, rowsBT).view(b, t, h, dh);
+        var qB1Hd = qTableVF.index_select(0, lastIdsB).view(b, 1, h, dh);
+        var scoresBTH = kBTHd.mul(qB1Hd).sum(-1);
+        if (Config.ScaleAttention) scoresBTH = scoresBTH.mul(1.0 / Math.Sqrt(dh));
+        scoresBTH = scoresBTH.masked_fill(Mask(layer.Attention, t - 1, t).logical_not().view(1, t, 1), float.MinValue);
+        var zBF = scoresBTH.softmax(1).unsqueeze(-1).mul(vBTHd).sum(1).reshape(b, h * dh);
+        var midBD = embedTVD.select(0, t - 1).index_select(0, lastIdsB).add(nn.functional.linear(zBF, layer.OutWeight!, layer.OutBias));
+        var mlpIn = Config.UseLayerNorm ? LayerNorm(midBD, layer.Ln2Weight!, layer.Ln2Bias!) : midBD;
+        var hidden = nn.functional.linear(mlpIn, layer.FcWeight!, layer.FcBias);
+        hidden = Config.Activation == HostActivation.Relu ? nn.functional.relu(hidden) : GeluNew(hidden);
+        var outBD = midBD.add(nn.functional.linear(hidden, layer.ProjWeight!, layer.ProjBias));
+        return Unembed(outBD);
+    }
+
+    /// <summary>Copies weights given by Hugging Face name into this model; every parameter must be present with its exact shape.</summary>
+    /// <exception cref="SaeSharpException">A weight is missing, has the wrong shape or is not finite; <paramref name="origin"/> names the source.</exception>
+    internal void LoadWeights(IReadOnlyDictionary<string, Tensor> weights, string origin)
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in _weights)
+        {
+            if (!weights.TryGetValue(name, out var source))
+                throw new SaeSharpException($"weight is missing (expected shape [{string.Join(", ", parameter.shape)}])", origin, name);
+            if (!source.shape.SequenceEqual(parameter.shape))
+                throw new SaeSharpException($"has shape [{string.Join(", ", source.shape)}] but the configuration needs [{string.Join(", ", parameter.shape)}]", origin, name);
+            using var asFloat = source.to_type(ScalarType.Float32);
+            if (!asFloat.isfinite().all().item<bool>())
+                throw new SaeSharpException("holds non-finite values", origin, name);
+            parameter.copy_(asFloat);
+        }
+    }
+
+    /// <summary>
+    /// Builds a model from a Hugging Face GPT-Neo style <c>model.safetensors</c> (F32, F16 or BF16).
+    /// <c>lm_head.weight</c> may be absent when the unembedding is tied (it must then equal <c>wte</c> if present);
+    /// the old GPT-Neo attention mask buffers (<c>attn.attention.bias</c>, <c>masked_bias</c>) are ignored.
+    /// </summary>
+    /// <exception cref="SaeSharpException">The file is unreadable, or a weight is missing, unknown or misshaped.</exception>
+    public static HostTransformer FromSafeTensors(string path, HostConfig config)
+    {
+        var contents = SafeTensorsFile.Read(path);
+        var model = new HostTransformer(config);
+        var expected = model._weights.Keys.ToHashSet(StringComparer.Ordinal);
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var (name, entry) in contents.Tensors)
+            {
+                if (expected.Contains(name))
+                {
+                    if (entry.DType is not (SafeTensorDType.F32 or SafeTensorDType.F16 or SafeTensorDType.BF16))
+                        throw new SaeSharpException($"has dtype {entry.DType}; weights must be F32, F16 or BF16", path, name);
+                    tensors[name] = entry.ToTensor();
+                }
+                else if (HostNames.IsIgnoredBuffer(name) || (config.TiedUnembedding && name == HostNames.LmHead))
+                {
+                    continue;
+                }
+                else
+                {
+                    throw new SaeSharpException("is not a weight of this configuration (wrong config, or not a GPT-Neo checkpoint?)", path, name);
+                }
+            }
+            model.LoadWeights(tensors, path);
+            if (config.TiedUnembedding && contents.Tensors.TryGetValue(HostNames.LmHead, out var head))
+            {
+                using var headTensor = head.ToTensor().to_type(ScalarType.Float32);
+                if (!headTensor.shape.SequenceEqual(model._wte.shape) || !headTensor.allclose(model._wte, rtol: 0, atol: 0))
+                    throw new SaeSharpException("differs from transformer.wte.weight but the configuration ties the unembedding", path, HostNames.LmHead);
+            }
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+        return model;
+    }
+
+    /// <summary>Writes every weight under its Hugging Face name to a safetensors file (F32), atomically.</summary>
+    public void SaveSafeTensors(string path) => SafeTensorsFile.Write(path, NamedWeights());
+
+    /// <summary>The file names of a host folder: the configuration and the weights.</summary>
+    public const string ConfigFileName = "host.json", WeightsFileName = "model.safetensors";
+
+    /// <summary>Writes a host folder: <c>host.json</c> (the configuration) and <c>model.safetensors</c> (Hugging Face names), each atomically.</summary>
+    public void SaveFolder(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        SaveSafeTensors(Path.Combine(folder, WeightsFileName));
+        SaeSharp.Internals.AtomicFile.WriteAllText(Path.Combine(folder, ConfigFileName), Config.ToJson());
+    }
+
+    /// <summary>Loads a host folder written by <see cref="SaveFolder"/>.</summary>
+    /// <exception cref="SaeSharpException">A file is missing or invalid; the message names it.</exception>
+    public static HostTransformer LoadFolder(string folder)
+    {
+        var configPath = Path.Combine(folder, ConfigFileName);
+        string json;
+        try
+        {
+            json = File.ReadAllText(configPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SaeSharpException($"cannot read the host configuration: {e.Message}", configPath, inner: e);
+        }
+        return FromSafeTensors(Path.Combine(folder, WeightsFileName), HostConfig.FromJson(json, configPath));
+    }
+
+    private Parameter Add(string name, Tensor value)
+    {
+        var parameter = new Parameter(value, requires_grad: true);
+        _weights.Add(name, parameter);
+        register_parameter(name.Replace('.', '_'), parameter);
+        return parameter;
+    }
+
+    private static Tensor Normal(long[] shape, double std, Generator generator)
+    {
+        using var unit = randn(shape, generator: generator);
+        return unit.mul(std);
+    }
+
+    private void CheckInput(Tensor inputIdsBT)
+    {
+        if (inputIdsBT.dtype != ScalarType.Int64)
+            throw new SaeSharpException($"input ids have dtype {inputIdsBT.dtype}; expected Int64", field: "input_ids");
+        if (inputIdsBT.dim() != 2 || inputIdsBT.shape[1] < 1)
+            throw new SaeSharpException($"input ids have shape [{string.Join(", ", inputIdsBT.shape)}]; expected [batch, sequence] with sequence ≥ 1", field: "input_ids");
+        if (inputIdsBT.shape[1] > Config.ContextLength)
+            throw new SaeSharpException($"sequence length {inputIdsBT.shape[1]} exceeds the context length {Config.ContextLength}", field: "input_ids");
+        if (inputIdsBT.NumberOfElements > 0)
+        {
+            long min = inputIdsBT.min().item<long>(), max = inputIdsBT.max().item<long>();
+            if (min < 0 || max >= Config.VocabSize)
+                throw new SaeSharpException($"token ids span [{min}, {max}]; the vocabulary is [0, {Config.VocabSize})", field: "input_ids");
+        }
+    }
+
+    private void CheckHookPoints(HostHooks hooks)
+    {
+        foreach (var point in hooks.Points)
+        {
+            bool known = false;
+            for (int i = 0; i < _layers.Length && !known; i++)
+                known = point == HostHooks.ResidPre(i) || point == HostHooks.ResidPost(i);
+            if (!known)
+                throw new SaeSharpException($"is not a hook point of this {_layers.Length}-layer model (resid_pre.i or resid_post.i, i in 0..{_layers.Length - 1})", field: point);
+        }
+    }
+
+    private static Tensor ApplyHook(HostHooks? hooks, string point, Tensor xBTD)
+    {
+        if (hooks is null || !hooks.TryGet(point, out var function)) return xBTD;
+        var result = function(xBTD);
+        if (!result.shape.SequenceEqual(xBTD.shape))
+            throw new SaeSharpException($"hook returned shape [{string.Join(", ", result.shape)}]; expected [{string.Join(", ", xBTD.shape)}]", field: point);
+        return result;
+    }
+
+    private Tensor Embed(Tensor inputIdsBT)
+    {
+        long t = inputIdsBT.shape[1];
+        return _wte.index_select(0, inputIdsBT.reshape(-1)).reshape(inputIdsBT.shape[0], t, Config.ModelDim)
+            .add(_wpe.narrow(0, 0, t));
+    }
+
+    private Tensor Unembed(Tensor xBTD)
+    {
+        var normed = Config.UseLayerNorm ? LayerNorm(xBTD, _lnFWeight!, _lnFBias!) : xBTD;
+        return nn.functional.linear(normed, _lmHead ?? _wte);
+    }
+
+    private Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias) =>
+        nn.functional.layer_norm(x, [Config.ModelDim], weight, bias, Config.LayerNormEps);
+
+    /// <summary>One block; queries (and the block's output) cover positions queryStart..T−1 only.</summary>
+    private Tensor Block(HostLayer layer, Tensor xBTD, long queryStart)
+    {
+        var attnIn = Config.UseLayerNorm ? LayerNorm(xBTD, layer.Ln1Weight!, layer.Ln1Bias!) : xBTD;
+        var residBQD = queryStart == 0 ? xBTD : xBTD.narrow(1, queryStart, xBTD.shape[1] - queryStart);
+        var mid = residBQD.add(Attention(layer, attnIn, queryStart));
+        var mlpIn = Config.UseLayerNorm ? LayerNorm(mid, layer.Ln2Weight!, layer.Ln2Bias!) : mid;
+        var hidden = nn.functional.linear(mlpIn, layer.FcWeight!, layer.FcBias);
+        hidden = Config.Activation == HostActivation.Relu ? nn.functional.relu(hidden) : GeluNew(hidden);
+        return mid.add(nn.functional.linear(hidden, layer.ProjWeight!, layer.ProjBias));
+    }
+
+    private Tensor Attention(HostLayer layer, Tensor xBTD, long queryStart)
+    {
+        long b = xBTD.shape[0], t = xBTD.shape[1], q = t - queryStart;
+        int h = Config.HeadCount, dh = Config.HeadDim;
+        var queryIn = queryStart == 0 ? xBTD : xBTD.narrow(1, queryStart, q);
+        var qBHQd = nn.functional.linear(queryIn, layer.QWeight!, layer.QBias).view(b, q, h, dh).transpose(1, 2);
+        var kBHTd = nn.functional.linear(xBTD, layer.KWeight!, layer.KBias).view(b, t, h, dh).transpose(1, 2);
+        var vBHTd = nn.functional.linear(xBTD, layer.VWeight!, layer.VBias).view(b, t, h, dh).transpose(1, 2);
+        var scoresBHQT = qBHQd.matmul(kBHTd.transpose(2, 3));
+        if (Config.ScaleAttention) scoresBHQT = scoresBHQT.mul(1.0 / Math.Sqrt(dh));
+        var scoresMasked = scoresBHQT.masked_fill(Mask(layer.Attention, queryStart, t).logical_not(), float.MinValue);
+        var zBHQd = scoresMasked.softmax(-1).matmul(vBHTd);
+        var zBQF = zBHQd.transpose(1, 2).reshape(b, q, h * dh);
+        return nn.functional.linear(zBQF, layer.OutWeight!, layer.OutBias);
+    }
+
+    /// <summary>bool <c>[Q, T]</c>: query i (absolute position queryStart + i) may see key j.</summary>
+    internal static Tensor Mask(HostAttention attention, long queryStart, long t)
+    {
+        var rowsQ1 = arange(queryStart, t, dtype: ScalarType.Int64).unsqueeze(1);
+        var cols1T = arange(0, t, dtype: ScalarType.Int64).unsqueeze(0);
+        var mask = cols1T.le(rowsQ1);
+        if (attention.Window is { } window) mask = mask.logical_and(cols1T.gt(rowsQ1.sub(window)));
+        return mask;
+    }
+
+    /// <summary>Hugging Face's NewGELUActivation, written out so that the ONNX export computes the same formula.</summary>
+    internal static Tensor GeluNew(Tensor x)
+    {
+        var inner = x.add(x.pow(3).mul(0.044715)).mul(Math.Sqrt(2.0 / Math.PI));
+        return x.mul(0.5).mul(inner.tanh().add(1.0));
+    }
+}

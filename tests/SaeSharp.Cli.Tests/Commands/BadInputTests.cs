@@ -1,0 +1,94 @@
+namespace SaeSharp.Cli.Tests.Commands;
+
+/// <summary>Every bad input gets exit code 2, one `error:` line naming what is wrong, and nothing written or overwritten.</summary>
+public sealed class BadInputTests
+{
+    private static string Fused => CliProcess.Fixture("gptneo/gptneo-fused.onnx");
+    private static string Ids => CliProcess.Fixture("gptneo/token_ids.json");
+
+    private static string AssertError((int Code, string Stdout, string Stderr) result, params string[] fragments)
+    {
+        Assert.Equal(2, result.Code);
+        Assert.StartsWith("error: ", result.Stderr);
+        Assert.DoesNotContain("   at ", result.Stderr); // no stack trace
+        foreach (var f in fragments) Assert.Contains(f, result.Stderr);
+        return result.Stderr;
+    }
+
+    [Fact]
+    public void NotAnOnnxFile()
+    {
+        var dir = CliProcess.NewTempDir();
+        var bogus = Path.Combine(dir, "model.onnx");
+        File.WriteAllText(bogus, "<html>not a model</html>");
+        AssertError(CliProcess.Run("hooks", "--model", bogus), "not an ONNX", bogus);
+        AssertError(CliProcess.Run("harvest", "--model", bogus, "--token-ids", Ids, "--hooks", "all", "--out", Path.Combine(dir, "s")), "not an ONNX");
+        Assert.False(Directory.Exists(Path.Combine(dir, "s")));
+    }
+
+    [Fact]
+    public void GraphWithNoResidualStream()
+    {
+        var model = CliProcess.Fixture("gptneo/no-residual.onnx");
+        AssertError(CliProcess.Run("hooks", "--model", model), "no residual stream found", "--hooks TENSOR_NAME");
+        var dir = CliProcess.NewTempDir();
+        AssertError(CliProcess.Run("harvest", "--model", model, "--token-ids", Ids, "--hooks", "all", "--out", Path.Combine(dir, "s")), "no residual stream found");
+        Assert.False(Directory.Exists(Path.Combine(dir, "s")));
+    }
+
+    [Fact]
+    public void HookNameAbsent()
+    {
+        var dir = CliProcess.NewTempDir();
+        AssertError(CliProcess.Run("harvest", "--model", Fused, "--token-ids", Ids, "--hooks", "resid_pre.0,resid_post.9", "--out", Path.Combine(dir, "s")),
+            "resid_post.9", "hooks found: resid_pre.0");
+        Assert.False(Directory.Exists(Path.Combine(dir, "s")));
+    }
+
+    [Fact]
+    public void TokenizerMissingOrMismatched()
+    {
+        var dir = CliProcess.NewTempDir();
+        var corpus = CliProcess.Fixture("gptneo/corpus.txt");
+        AssertError(CliProcess.Run("harvest", "--model", Fused, "--tokenizer", Path.Combine(dir, "absent"), "--corpus", corpus, "--hooks", "all",
+            "--tokens", "50", "--out", Path.Combine(dir, "s")), "not found");
+        // A tokenizer with more ids than the model's 384-row embedding.
+        var big = Path.Combine(dir, "tokenizer.json");
+        File.WriteAllText(big, File.ReadAllText(CliProcess.Fixture("gptneo/tokenizer.json")).Replace("\"id\": 356", "\"id\": 50256"));
+        AssertError(CliProcess.Run("harvest", "--model", Fused, "--tokenizer", big, "--corpus", corpus, "--hooks", "all",
+            "--tokens", "50", "--out", Path.Combine(dir, "s")), "50257 ids", "only 384", "do not belong together");
+        Assert.False(Directory.Exists(Path.Combine(dir, "s")));
+    }
+
+    [Fact]
+    public void EmptyCorpus()
+    {
+        var dir = CliProcess.NewTempDir();
+        var corpus = Path.Combine(dir, "empty.txt");
+        File.WriteAllText(corpus, "\n\n<|endoftext|>\n");
+        AssertError(CliProcess.Run("harvest", "--model", Fused, "--tokenizer", CliProcess.Fixture("gptneo"), "--corpus", corpus, "--hooks", "all",
+            "--tokens", "50", "--out", Path.Combine(dir, "s")), "the corpus is empty");
+        Assert.False(Directory.Exists(Path.Combine(dir, "s")));
+    }
+
+    [Fact]
+    public void StoreFolderOfAnotherModel()
+    {
+        var dir = CliProcess.NewTempDir();
+        var store = Path.Combine(dir, "s");
+        var first = CliProcess.Run("harvest", "--model", Fused, "--token-ids", Ids, "--hooks", "resid_post.0", "--out", store);
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        var before = CliProcess.Snapshot(store);
+        AssertError(CliProcess.Run("harvest", "--model", CliProcess.Fixture("gptneo/gptneo-decomposed.onnx"), "--token-ids", Ids, "--hooks", "resid_post.0", "--out", store, "--resume"),
+            "different model");
+        AssertError(CliProcess.Run("harvest", "--model", CliProcess.Fixture("gptneo/gptneo-decomposed.onnx"), "--token-ids", Ids, "--hooks", "resid_post.0", "--out", store),
+            "already holds an activation store");
+        CliProcess.AssertSameFiles(before, CliProcess.Snapshot(store));
+        var notStore = Path.Combine(dir, "mine");
+        Directory.CreateDirectory(notStore);
+        File.WriteAllText(Path.Combine(notStore, "thesis.tex"), "precious");
+        AssertError(CliProcess.Run("harvest", "--model", Fused, "--token-ids", Ids, "--hooks", "resid_post.0", "--out", notStore), "not empty");
+        AssertError(CliProcess.Run("store", "inspect", notStore), "not an activation store");
+        Assert.Equal("precious", File.ReadAllText(Path.Combine(notStore, "thesis.tex")));
+    }
+}

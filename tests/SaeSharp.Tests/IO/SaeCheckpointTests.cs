@@ -1,0 +1,189 @@
+using TorchSharp;
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SaeSharp.IO;
+using static TorchSharp.torch;
+
+namespace SaeSharp.Tests.IO;
+
+[Collection("Torch")]
+public sealed class SaeCheckpointTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("saesharp-ckpt-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Theory]
+    [MemberData(nameof(TestArchitectures.Names), MemberType = typeof(TestArchitectures))]
+    public void SaeCheckpoint_SaveThenLoad_EncodesIdentically(string architecture)
+    {
+        using var sae = Sae.Create(new SaeConfig(6, 10, TestArchitectures.Create(architecture)), seed: 3);
+        using (no_grad())
+        {
+            sae.DecoderBiasD.add_(0.3);
+            sae.EncoderBiasL.add_(0.1);
+        }
+        if (sae is BatchTopKSae batch) batch.ThresholdL.fill_(0.05);
+        SaeCheckpoint.Save(sae, _directory);
+        using var loaded = SaeCheckpoint.Load(_directory);
+
+        Assert.Equal(sae.Config.Architecture, loaded.Config.Architecture);
+        using var x = randn(7, 6, generator: new Generator(4));
+        sae.eval();
+        using var expected = sae.Encode(x);
+        using var actual = loaded.Encode(x);
+        Assert.True(TestTensors.Identical(expected, actual));
+    }
+
+    [Fact]
+    public void SaeCheckpoint_Save_FoldsActivationScaleSoRawInputsGiveScaledReconstruction()
+    {
+        const double scale = 2.5;
+        using var sae = Sae.Create(new SaeConfig(6, 10, new TopKArchitecture(3)), seed: 5);
+        using (no_grad()) sae.DecoderBiasD.add_(0.4);
+        SaeCheckpoint.Save(sae, _directory, activationScale: scale);
+        using var loaded = SaeCheckpoint.Load(_directory);
+
+        using var raw = randn(7, 6, generator: new Generator(6));
+        sae.eval();
+        using var scaledRecon = sae.forward(raw.mul(scale)).ReconBD;
+        using var rawRecon = loaded.forward(raw).ReconBD;
+        Assert.True(rawRecon.mul(scale).allclose(scaledRecon, rtol: 1e-5, atol: 1e-5));
+        using var norms = loaded.DecoderWeights.norm(1);
+        Assert.True(norms.allclose(ones_like(norms), rtol: 1e-5, atol: 1e-5), "TopK decoder rows stay unit-norm after folding");
+    }
+
+    [Theory]
+    [InlineData("topk", "topk", new[] { "W_enc", "W_dec", "b_enc", "b_dec" })]
+    [InlineData("jumprelu", "jumprelu", new[] { "W_enc", "W_dec", "b_enc", "b_dec", "threshold" })]
+    [InlineData("batchtopk", "jumprelu", new[] { "W_enc", "W_dec", "b_enc", "b_dec", "threshold" })]
+    [InlineData("relu", "standard", new[] { "W_enc", "W_dec", "b_enc", "b_dec" })]
+    public void SaeCheckpoint_Save_WritesWhatSaeLensExpects(string architecture, string saeLensArchitecture, string[] tensors)
+    {
+        using var sae = Sae.Create(new SaeConfig(6, 10, TestArchitectures.Create(architecture)), seed: 3);
+        SaeCheckpoint.Save(sae, _directory, metadata: new Dictionary<string, object?> { ["model_name"] = "m", ["hook_name"] = "h" });
+
+        var cfg = JsonNode.Parse(File.ReadAllText(Path.Combine(_directory, "cfg.json")))!.AsObject();
+        Assert.Equal(saeLensArchitecture, (string?)cfg["architecture"]);
+        Assert.Equal(6, (int)cfg["d_in"]!);
+        Assert.Equal(10, (int)cfg["d_sae"]!);
+        Assert.Equal("none", (string?)cfg["normalize_activations"]);
+        Assert.Matches(@"^6\.\d+\.\d+$", (string?)cfg["metadata"]!["sae_lens_version"]);
+        Assert.Equal("h", (string?)cfg["metadata"]!["hook_name"]);
+        if (architecture == "topk") Assert.Equal(3, (int)cfg["k"]!);
+
+        // Independent read of the weights header: names, shapes, dtypes.
+        var bytes = File.ReadAllBytes(Path.Combine(_directory, "sae_weights.safetensors"));
+        int length = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        using var header = JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, length));
+        var names = header.RootElement.EnumerateObject().Select(p => p.Name).Where(n => n != "__metadata__").OrderBy(n => n);
+        Assert.Equal(tensors.OrderBy(n => n), names);
+        foreach (var entry in header.RootElement.EnumerateObject().Where(p => p.Name != "__metadata__"))
+            Assert.Equal("F32", entry.Value.GetProperty("dtype").GetString());
+        Assert.Equal([6L, 10L], header.RootElement.GetProperty("W_enc").GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()));
+        Assert.Equal([10L, 6L], header.RootElement.GetProperty("W_dec").GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()));
+    }
+
+    [Fact]
+    public void SaeCheckpoint_Load_FolderWrittenByHandInSaeLensLayout_Loads()
+    {
+        // As SAELens 5 wrote a TopK SAE: k under activation_fn_kwargs, extra keys we ignore.
+        File.WriteAllText(Path.Combine(_directory, "cfg.json"), """
+            {"architecture": "topk", "d_in": 2, "d_sae": 3, "dtype": "float32", "device": "cuda",
+             "activation_fn_kwargs": {"k": 1}, "apply_b_dec_to_input": true, "normalize_activations": "none",
+             "model_name": "gpt2", "hook_name": "blocks.0.hook_resid_pre", "context_size": 128}
+            """);
+        float[] wEnc = [1, 0, 0, 0, 1, 0]; // [2, 3]
+        float[] wDec = [1, 0, 0, 1, 0.6f, 0.8f]; // [3, 2]
+        float[] bEnc = [0, 0, 0];
+        float[] bDec = [0.5f, -0.5f];
+        WriteSafeTensorsByHand(Path.Combine(_directory, "sae_weights.safetensors"),
+            [("W_enc", [2, 3], wEnc), ("W_dec", [3, 2], wDec), ("b_enc", [3], bEnc), ("b_dec", [2], bDec)]);
+
+        using var sae = SaeCheckpoint.Load(_directory);
+        Assert.Equal(new TopKArchitecture(1), sae.Config.Architecture);
+        using var x = tensor(new float[] { 2.5f, 0.5f }).reshape(1, 2);
+        using var z = sae.Encode(x);
+        // x − b_dec = (2, 1): pre = (2, 1, 0); top-1 keeps latent 0 with 2.
+        Assert.Equal(new float[] { 2, 0, 0 }, z.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void SaeCheckpoint_Load_ShapeMismatchWithCfg_NamesTensor()
+    {
+        using var sae = Sae.Create(new SaeConfig(6, 10, new TopKArchitecture(3)), seed: 3);
+        SaeCheckpoint.Save(sae, _directory);
+        var cfgPath = Path.Combine(_directory, "cfg.json");
+        File.WriteAllText(cfgPath, File.ReadAllText(cfgPath).Replace("\"d_sae\": 10", "\"d_sae\": 11"));
+        var error = Assert.Throws<SaeSharpException>(() => SaeCheckpoint.Load(_directory));
+        Assert.Equal("W_enc", error.Field);
+        Assert.EndsWith("sae_weights.safetensors", error.FilePath);
+    }
+
+    [Fact]
+    public void SaeCheckpoint_Load_MissingCfgKey_NamesKey()
+    {
+        using var sae = Sae.Create(new SaeConfig(6, 10, new TopKArchitecture(3)), seed: 3);
+        SaeCheckpoint.Save(sae, _directory);
+        var cfgPath = Path.Combine(_directory, "cfg.json");
+        var cfg = JsonNode.Parse(File.ReadAllText(cfgPath))!.AsObject();
+        cfg.Remove("d_in");
+        File.WriteAllText(cfgPath, cfg.ToJsonString());
+        var error = Assert.Throws<SaeSharpException>(() => SaeCheckpoint.Load(_directory));
+        Assert.Equal("d_in", error.Field);
+        Assert.Equal(cfgPath, error.FilePath);
+    }
+
+    [Fact]
+    public void SaeCheckpoint_Load_WrongDtype_NamesTensor()
+    {
+        File.WriteAllText(Path.Combine(_directory, "cfg.json"), """{"architecture": "standard", "d_in": 1, "d_sae": 1}""");
+        using var w = ones(1, 1, dtype: ScalarType.Float64);
+        using var b = ones(1, dtype: ScalarType.Float32);
+        SafeTensorsFile.Write(Path.Combine(_directory, "sae_weights.safetensors"), [("W_enc", w), ("W_dec", w), ("b_enc", b), ("b_dec", b)]);
+        var error = Assert.Throws<SaeSharpException>(() => SaeCheckpoint.Load(_directory));
+        Assert.Equal("W_enc", error.Field);
+        Assert.Contains("F64", error.Message);
+    }
+
+    [Fact]
+    public void SaeCheckpoint_Load_ExtraTensor_IsRejected()
+    {
+        using var sae = Sae.Create(new SaeConfig(2, 3, new ReluArchitecture()), seed: 3);
+        SaeCheckpoint.Save(sae, _directory);
+        var weights = Path.Combine(_directory, "sae_weights.safetensors");
+        var contents = SafeTensorsFile.Read(weights);
+        var tensors = contents.Tensors.Values.Select(t => (t.Name, t.ToTensor())).Append(("threshold", ones(3))).ToList();
+        SafeTensorsFile.Write(weights, tensors);
+        var error = Assert.Throws<SaeSharpException>(() => SaeCheckpoint.Load(_directory));
+        Assert.Equal("threshold", error.Field);
+    }
+
+    private static void WriteSafeTensorsByHand(string path, (string Name, long[] Shape, float[] Data)[] tensors)
+    {
+        var header = new StringBuilder("{");
+        long offset = 0;
+        foreach (var (name, shape, data) in tensors)
+        {
+            if (header.Length > 1) header.Append(',');
+            header.Append($"\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", shape)}],\"data_offsets\":[{offset},{offset + data.Length * 4}]}}");
+            offset += data.Length * 4;
+        }
+        header.Append('}');
+        var headerBytes = Encoding.UTF8.GetBytes(header.ToString());
+        using var stream = File.Create(path);
+        Span<byte> length = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)headerBytes.Length);
+        stream.Write(length);
+        stream.Write(headerBytes);
+        var buffer = new byte[4];
+        foreach (var (_, _, data) in tensors)
+            foreach (var value in data)
+            {
+                BinaryPrimitives.WriteSingleLittleEndian(buffer, value);
+                stream.Write(buffer);
+            }
+    }
+}

@@ -1,0 +1,93 @@
+using SaeSharp.Training;
+
+namespace SaeSharp.Tests.Training;
+
+[Collection("Torch")]
+public sealed class ResumeTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("saesharp-resume-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Theory]
+    [MemberData(nameof(TestArchitectures.Names), MemberType = typeof(TestArchitectures))]
+    public async Task SaeTrainer_StoppedAndResumed_EndsBitIdenticalToUninterruptedRun(string architecture)
+    {
+        var saeConfig = new SaeConfig(16, 48, TestArchitectures.Create(architecture, k: 4));
+        var trainConfig = new TrainConfig
+        {
+            Steps = 40, BatchSize = 64, LearningRate = 3e-3, Seed = 5, LogEvery = 7, CheckpointEvery = 0,
+            DeadWindowTokens = 640, InitSampleRows = 256,
+        };
+        var sourceConfig = new SyntheticSourceConfig(16, 64, 3) { Seed = 9 };
+
+        // Uninterrupted.
+        using var fullSource = new SyntheticActivationSource(sourceConfig);
+        using var full = new SaeTrainer(saeConfig, trainConfig);
+        await full.TrainAsync(fullSource);
+
+        // Stopped after 20 steps (cancellation writes a checkpoint), then resumed from the folder.
+        var runDirectory = Path.Combine(_directory, architecture);
+        using (var stoppedSource = new SyntheticActivationSource(sourceConfig))
+        using (var stopped = new SaeTrainer(saeConfig, trainConfig, new SaeTrainerOptions { OutputDirectory = runDirectory }))
+        using (var cancellation = new CancellationTokenSource())
+        {
+            var progress = new StopAt(20, cancellation);
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stopped.TrainAsync(stoppedSource, progress, cancellation.Token));
+            Assert.Equal(20, stopped.Step);
+        }
+        using var resumedSource = new SyntheticActivationSource(sourceConfig);
+        using var resumed = SaeTrainer.Resume(runDirectory);
+        Assert.Equal(20, resumed.Step);
+        await resumed.TrainAsync(resumedSource);
+
+        foreach (var ((name, expected), (_, actual)) in full.Sae.TrainableParameters.Zip(resumed.Sae.TrainableParameters))
+            Assert.True(TestTensors.Identical(expected, actual), $"{architecture}: {name} differs after resume");
+        Assert.Equal(full.ActivationScale, resumed.ActivationScale);
+        if (full.Sae is BatchTopKSae batch)
+            Assert.True(TestTensors.Identical(batch.ThresholdL, ((BatchTopKSae)resumed.Sae).ThresholdL));
+        // metrics.jsonl has each record once, in order.
+        var steps = File.ReadAllLines(Path.Combine(runDirectory, "metrics.jsonl"))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64()).ToArray();
+        Assert.Equal([7L, 14, 21, 28, 35, 40], steps);
+    }
+
+    [Fact]
+    public void SaeTrainer_NewRunIntoFolderHoldingAnSae_RefusesWithoutOverwrite()
+    {
+        var saeConfig = new SaeConfig(4, 8, new TopKArchitecture(2));
+        using var sae = Sae.Create(saeConfig, 0);
+        SaeSharp.IO.SaeCheckpoint.Save(sae, _directory);
+        var error = Assert.Throws<SaeSharpException>(() => new SaeTrainer(saeConfig, new TrainConfig(), new SaeTrainerOptions { OutputDirectory = _directory }));
+        Assert.Contains("--force", error.Message);
+    }
+
+    [Fact]
+    public async Task SaeTrainer_NaNInActivations_StopsWithClearErrorAndKeepsLastCheckpoint()
+    {
+        var saeConfig = new SaeConfig(4, 8, new TopKArchitecture(2));
+        var trainConfig = new TrainConfig { Steps = 10, BatchSize = 8, CheckpointEvery = 2, InitSampleRows = 8, LogEvery = 1 };
+        var rows = TorchSharp.torch.randn(64, 4);
+        rows[50, 1] = TorchSharp.torch.tensor(float.NaN);
+        using var source = new InMemoryActivationSource(rows, shuffle: false);
+        using var trainer = new SaeTrainer(saeConfig, trainConfig, new SaeTrainerOptions { OutputDirectory = _directory });
+
+        var error = await Assert.ThrowsAsync<SaeSharpException>(() => trainer.TrainAsync(source));
+        Assert.Contains("48..55", error.Message);
+        Assert.Contains("NaN", error.Message);
+        Assert.Equal(6, trainer.Step);
+        var metadata = SaeSharp.IO.SafeTensorsFile.Read(Path.Combine(_directory, "training_state.safetensors")).Metadata;
+        Assert.Equal("6", metadata["step"]);
+        using var kept = SaeSharp.IO.SaeCheckpoint.Load(_directory);
+        Assert.Equal(saeConfig.Architecture, kept.Config.Architecture);
+    }
+
+    /// <summary>Cancels once the given step has completed (progress is reported after every step).</summary>
+    private sealed class StopAt(long step, CancellationTokenSource cancellation) : IProgress<TrainProgress>
+    {
+        public void Report(TrainProgress value)
+        {
+            if (value.Step == step) cancellation.Cancel();
+        }
+    }
+}
