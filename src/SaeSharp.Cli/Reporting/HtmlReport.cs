@@ -48,7 +48,7 @@ internal sealed class HtmlReport(string title)
 
     /// <summary>A key/value table of headline numbers.</summary>
     public HtmlReport Facts(IEnumerable<(string Name, string Value)> facts) =>
-        Table(["", ""], facts.Select(f => (IReadOnlyList<string>)[f.Name, f.Value]));
+        Table(["quantity", "value"], facts.Select(f => (IReadOnlyList<string>)[f.Name, f.Value]));
 
     public string Render() => $$"""
         <!DOCTYPE html>
