@@ -16,5 +16,6 @@ internal static class CommandCatalog
         yield return StoreCommand.Create();
         yield return TokenizeCommand.Create();
         yield return BenchCommand.Create();
+        yield return CrosscoderCommand.Create();
     }
 }

@@ -1,0 +1,292 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SaeSharp.Cli.Internals;
+using SaeSharp.Cli.Reporting;
+using SaeSharp.Crosscoders;
+using SaeSharp.Crosscoders.Demo;
+using SaeSharp.Harvest.Store;
+using SaeSharp.Internals;
+using SaeSharp.Training;
+
+namespace SaeSharp.Cli.Commands;
+
+/// <summary><c>saesharp crosscoder</c>: the embedded model-diffing demo, and training on paired activation stores.</summary>
+internal static class CrosscoderCommand
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    internal static Command Create()
+    {
+        var command = new Command("crosscoder", "Crosscoders across models or layers, and model diffing.");
+        command.Subcommands.Add(CreateDemo());
+        command.Subcommands.Add(CreateTrain());
+        return command;
+    }
+
+    private static Command CreateDemo()
+    {
+        var defaults = new CrosscoderDemoOptions();
+        var output = new Option<string?>("--out") { Description = "Folder for report.html and summary.json." };
+        var force = new Option<bool>("--force") { Description = "Replace what --out already holds." };
+        var quick = new Option<bool>("--quick") { Description = "Fewer crosscoder steps and no student (a smoke run; the numbers are not the demo's)." };
+        var seedA = new Option<long>("--seed-a") { Description = "Seed of host A (also the student's teacher).", DefaultValueFactory = _ => defaults.SeedA };
+        var seedB = new Option<long>("--seed-b") { Description = "Seed of host B.", DefaultValueFactory = _ => defaults.SeedB };
+        var steps = new Option<int>("--steps") { Description = "Training steps of each crosscoder.", DefaultValueFactory = _ => defaults.Steps };
+        var latents = new Option<int>("--latents") { Description = "Crosscoder dictionary size.", DefaultValueFactory = _ => defaults.LatentCount };
+        var k = new Option<int>("--k") { Description = "BatchTopK: mean active latents per row.", DefaultValueFactory = _ => defaults.K };
+        var l1 = new Option<double>("--l1") { Description = "L1 crosscoder: penalty coefficient.", DefaultValueFactory = _ => defaults.L1Coefficient };
+        var noStudent = new Option<bool>("--no-student") { Description = "Skip the distilled student." };
+        var cache = new Option<string?>("--cache") { Description = "Folder of cached hosts (default $XDG_CACHE_HOME/saesharp/hosts)." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object to stdout." };
+        var command = new Command("demo", "Diff two modular-addition hosts with different key frequencies (and a distilled student) and score the crosscoders against the truth.");
+        foreach (var option in new Option[] { output, force, quick, seedA, seedB, steps, latents, k, l1, noStudent, cache, json })
+            command.Options.Add(option);
+        command.SetAction((result, cancellationToken) => CommandRunner.RunAsync(async () =>
+        {
+            bool asJson = result.GetValue(json);
+            var outDir = result.GetValue(output);
+            if (outDir is not null) CommandRunner.EnsureWritable(outDir, result.GetValue(force), "--out folder");
+            bool isQuick = result.GetValue(quick);
+            var options = new CrosscoderDemoOptions
+            {
+                SeedA = result.GetValue(seedA),
+                SeedB = result.GetValue(seedB),
+                Steps = isQuick ? Math.Min(300, result.GetValue(steps)) : result.GetValue(steps),
+                LatentCount = result.GetValue(latents),
+                K = result.GetValue(k),
+                L1Coefficient = result.GetValue(l1),
+                IncludeStudent = !isQuick && !result.GetValue(noStudent),
+                CacheFolder = result.GetValue(cache),
+            }.Validate();
+            var demo = await ConsoleProgress.RunAsync("crosscoder demo", asJson, reporter => Task.Run(() =>
+                CrosscoderDemo.Run(options, new StageProgress(reporter), cancellationToken)));
+            var summary = Summary(demo);
+            if (outDir is not null)
+            {
+                Directory.CreateDirectory(outDir);
+                AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+                var report = ModelDiffSection.Append(new HtmlReport("SaeSharp crosscoder demo"), demo);
+                AtomicFile.WriteAllText(Path.Combine(outDir, "report.html"), report.Render());
+                summary["out"] = Path.GetFullPath(outDir);
+            }
+            if (asJson)
+                CommandRunner.PrintJson(summary);
+            else
+                Console.Out.WriteLine(HumanSummary(demo, outDir));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static JsonObject Summary(CrosscoderDemoResult demo)
+    {
+        var models = new JsonArray();
+        foreach (var m in demo.Models)
+            models.Add(new JsonObject
+            {
+                ["name"] = m.Name, ["description"] = m.Description, ["key_frequencies"] = new JsonArray(m.KeyFrequencies.Select(f => (JsonNode)f).ToArray()),
+                ["accuracy"] = m.Accuracy, ["from_cache"] = m.FromCache,
+            });
+        var summary = new JsonObject { ["models"] = models };
+        foreach (var score in demo.Crosscoders)
+        {
+            var confusion = new JsonObject { ["order"] = new JsonArray("shared", "a_only", "b_only") };
+            var rows = new JsonArray();
+            for (int t = 0; t < 3; t++)
+                rows.Add(new JsonArray(Enumerable.Range(0, 3).Select(c => (JsonNode)score.Confusion[t, c]).ToArray()));
+            confusion["truth_by_predicted"] = rows;
+            summary[score.Name] = new JsonObject
+            {
+                ["models"] = new JsonArray(score.ModelA, score.ModelB),
+                ["sparsity"] = score.Sparsity.ToString(),
+                ["accuracy"] = double.IsNaN(score.Accuracy) ? null : score.Accuracy,
+                ["confusion"] = confusion,
+                ["scored_latents"] = score.Scored,
+                ["dominated_latents"] = score.Dominated,
+                ["live_latents"] = score.Live,
+                ["shared"] = score.Diff.Count(Crosscoders.Analysis.LatentClass.Shared),
+                ["a_only"] = score.Diff.Count(Crosscoders.Analysis.LatentClass.AOnly),
+                ["b_only"] = score.Diff.Count(Crosscoders.Analysis.LatentClass.BOnly),
+                ["only_look_exclusive"] = score.Diff.Latents.Count(l => l.OnlyLooksExclusive),
+                ["relative_norm_histogram"] = new JsonArray(score.Diff.HistogramCounts.Select(c => (JsonNode)c).ToArray()),
+                ["fvu"] = new JsonArray(score.Fvu.Select(f => (JsonNode)f).ToArray()),
+                ["l0"] = score.L0,
+                ["training_seconds"] = Math.Round(score.TrainingSeconds, 1),
+            };
+        }
+        if (!double.IsNaN(demo.StudentAgreement)) summary["student_agreement"] = demo.StudentAgreement;
+        summary["dominance_threshold"] = demo.Options.DominanceThreshold;
+        summary["elapsed_s"] = Math.Round(demo.TotalSeconds, 1);
+        return summary;
+    }
+
+    private static string HumanSummary(CrosscoderDemoResult demo, string? outDir)
+    {
+        var lines = demo.Models.Select(m => $"{m.Name,-8} key frequencies {string.Join(", ", m.KeyFrequencies)} (accuracy {m.Accuracy.ToString("P2", Inv)})").ToList();
+        foreach (var s in demo.Crosscoders)
+            lines.Add(string.Create(Inv, $"{s.Name,-10} {s.ModelA} vs {s.ModelB}: {(double.IsNaN(s.Accuracy) ? "no scored latents" : $"{s.Accuracy:P1} of {s.Scored} frequency-dominated latents classified as the truth")}"));
+        lines.Add(string.Create(Inv, $"elapsed {demo.TotalSeconds:F0} s"));
+        if (outDir is not null) lines.Add($"report: {Path.GetFullPath(Path.Combine(outDir, "report.html"))}");
+        return string.Join("\n", lines);
+    }
+
+    private static Command CreateTrain()
+    {
+        var defaults = new CrosscoderTrainConfig();
+        var store = new Option<string[]>("--store") { Description = "Activation store(s): one for all sources (layers of one model), or one per source (models harvested on the same corpus with the same settings).", AllowMultipleArgumentsPerToken = true };
+        var sources = new Option<string>("--sources") { Description = "Comma-separated hook names, one per source (e.g. resid_post.3,resid_post.3 with two stores, or resid_post.2,resid_post.4 with one)." };
+        var sparsity = new Option<string>("--sparsity") { Description = "Sparsity rule: batchtopk or l1.", DefaultValueFactory = _ => "batchtopk" };
+        sparsity.AcceptOnlyFromAmong("batchtopk", "l1");
+        var latents = new Option<int>("--latents") { Description = "Dictionary size L.", DefaultValueFactory = _ => 4096 };
+        var k = new Option<int>("--k") { Description = "BatchTopK: mean active latents per row.", DefaultValueFactory = _ => 32 };
+        var l1 = new Option<double>("--l1") { Description = "L1 rule: penalty coefficient.", DefaultValueFactory = _ => defaults.L1Coefficient };
+        var steps = new Option<int>("--steps") { Description = "Training steps.", DefaultValueFactory = _ => defaults.Steps };
+        var batchSize = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => defaults.BatchSize };
+        var learningRate = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
+        var deadWindow = new Option<long>("--dead-window") { Description = "Rows without firing after which a latent is dead.", DefaultValueFactory = _ => defaults.DeadWindowTokens };
+        var seed = new Option<long>("--seed") { Description = "Seed of the weights and of the row order.", DefaultValueFactory = _ => 0 };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (0: only at the end).", DefaultValueFactory = _ => 500 };
+        var output = new Option<string?>("--out") { Description = "Output folder (crosscoder + training state)." };
+        var force = new Option<bool>("--force") { Description = "Replace a crosscoder already in --out." };
+        var resume = new Option<string?>("--resume") { Description = "Continue the stopped run in this folder (pass the same --store and --sources)." };
+        var json = new Option<bool>("--json") { Description = "Print the final metrics as one JSON object." };
+        var command = new Command("train", "Train a crosscoder on paired rows from activation stores (or resume one).");
+        foreach (var option in new Option[] { store, sources, sparsity, latents, k, l1, steps, batchSize, learningRate, deadWindow, seed, checkpointEvery, output, force, resume, json })
+            command.Options.Add(option);
+        command.SetAction((result, cancellationToken) => CommandRunner.RunAsync(async () =>
+        {
+            bool asJson = result.GetValue(json);
+            var storePaths = (result.GetValue(store) ?? []).SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
+            var hookNames = (result.GetValue(sources) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (storePaths.Length == 0) throw new SaeSharpException("give at least one activation store", field: "--store");
+            if (hookNames.Length < 2) throw new SaeSharpException($"needs at least two comma-separated hook names, got {hookNames.Length}", field: "--sources");
+            if (storePaths.Length != 1 && storePaths.Length != hookNames.Length)
+                throw new SaeSharpException($"give one store for all sources or one per source ({hookNames.Length}), got {storePaths.Length}", field: "--store");
+            ulong rowSeed = (ulong)result.GetValue(seed);
+            var paired = OpenPaired(storePaths, hookNames, rowSeed);
+            CrosscoderTrainer trainer;
+            try
+            {
+                if (result.GetValue(resume) is { } resumeDirectory)
+                {
+                    trainer = CrosscoderTrainer.Resume(resumeDirectory);
+                    if (trainer.Crosscoder.SourceCount != hookNames.Length || trainer.Crosscoder.InputDim != paired.SourceWidth)
+                        throw new SaeSharpException($"the run reads {trainer.Crosscoder.SourceCount} sources of width {trainer.Crosscoder.InputDim}; --store/--sources give {hookNames.Length} of width {paired.SourceWidth}", resumeDirectory, "--sources");
+                }
+                else
+                {
+                    var config = new CrosscoderConfig
+                    {
+                        SourceCount = hookNames.Length, InputDim = paired.SourceWidth, LatentCount = result.GetValue(latents),
+                        Sparsity = result.GetValue(sparsity) == "l1" ? CrosscoderSparsity.L1 : CrosscoderSparsity.BatchTopK, K = result.GetValue(k),
+                        SourceNames = hookNames.Select((h, i) => storePaths.Length == 1 ? h : $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(storePaths[i]))}:{h}").ToArray(),
+                    }.Validate();
+                    var trainConfig = new CrosscoderTrainConfig
+                    {
+                        Steps = result.GetValue(steps), BatchSize = result.GetValue(batchSize), LearningRate = result.GetValue(learningRate),
+                        L1Coefficient = result.GetValue(l1), DeadWindowTokens = result.GetValue(deadWindow), Seed = result.GetValue(seed),
+                        CheckpointEvery = result.GetValue(checkpointEvery),
+                    }.Validate();
+                    trainer = new CrosscoderTrainer(config, trainConfig, result.GetValue(output), result.GetValue(force));
+                }
+            }
+            catch
+            {
+                paired.Dispose();
+                throw;
+            }
+            using (trainer)
+            using (paired)
+            {
+                var started = DateTime.UtcNow;
+                CrosscoderTrainResult trained;
+                try
+                {
+                    trained = await ConsoleProgress.RunAsync("crosscoder train", asJson, async reporter =>
+                        await trainer.TrainAsync(paired, new TrainProgressAdapter(reporter), cancellationToken));
+                }
+                catch (OperationCanceledException) when ((result.GetValue(output) ?? result.GetValue(resume)) is { } runDirectory)
+                {
+                    await Console.Error.WriteLineAsync($"stopped at step {trainer.Step}; continue with: saesharp crosscoder train --resume {runDirectory} --store {string.Join(",", storePaths)} --sources {string.Join(",", hookNames)}");
+                    return CommandRunner.Cancelled;
+                }
+                var m = trained.FinalMetrics;
+                var report = new JsonObject
+                {
+                    ["steps"] = m.Step, ["tokens"] = m.Tokens, ["loss"] = m.Loss, ["fvu"] = m.Fvu,
+                    ["source_fvu"] = new JsonArray(m.SourceFvu.Select(f => (JsonNode)f).ToArray()),
+                    ["l0"] = m.L0, ["dead_fraction"] = m.DeadFraction,
+                    ["source_scales"] = new JsonArray(trained.SourceScales.Select(s => (JsonNode)s).ToArray()),
+                    ["elapsed_s"] = Math.Round((DateTime.UtcNow - started).TotalSeconds, 2),
+                };
+                if (trained.OutputDirectory is not null) report["out"] = Path.GetFullPath(trained.OutputDirectory);
+                if (asJson) CommandRunner.PrintJson(report);
+                else Console.Out.WriteLine(string.Join("\n", report.Select(kv => $"{kv.Key,-14} {kv.Value?.ToJsonString()}")));
+                return 0;
+            }
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// One store source per hook, all with the same order options so row i of each is the same token. Several stores
+    /// must have been harvested from the same input with the same settings: their manifests' input, context length,
+    /// batch size, tokenizer and row count must agree (the model may differ).
+    /// </summary>
+    private static PairedActivationSource OpenPaired(string[] storePaths, string[] hookNames, ulong seed)
+    {
+        if (storePaths.Length > 1)
+        {
+            var reference = AlignmentKey(storePaths[0]);
+            for (int i = 1; i < storePaths.Length; i++)
+                if (AlignmentKey(storePaths[i]) != reference)
+                    throw new SaeSharpException($"was not harvested like {storePaths[0]} (input, context length, batch size, tokenizer and row count must match), so its rows do not line up", storePaths[i], "--store");
+        }
+        var options = new StoreSourceOptions { Seed = seed };
+        var opened = new List<IActivationSource>();
+        try
+        {
+            for (int i = 0; i < hookNames.Length; i++)
+                opened.Add(StoreActivationSource.Open(storePaths.Length == 1 ? storePaths[0] : storePaths[i], hookNames[i], options));
+            return new PairedActivationSource(opened);
+        }
+        catch
+        {
+            foreach (var source in opened) source.Dispose();
+            throw;
+        }
+    }
+
+    private static string AlignmentKey(string storePath)
+    {
+        var manifestPath = Path.Combine(storePath, "manifest.json");
+        if (!File.Exists(manifestPath)) throw new SaeSharpException("missing: not an activation store", manifestPath);
+        try
+        {
+            var root = JsonNode.Parse(File.ReadAllText(manifestPath))?.AsObject() ?? throw new SaeSharpException("is empty", manifestPath);
+            string Field(string name) => root[name]?.ToJsonString() ?? "null";
+            return string.Join("|", Field("input"), Field("context_length"), Field("batch_size"), root["tokenizer"]?["sha256"]?.ToJsonString() ?? "null", Field("rows"));
+        }
+        catch (JsonException e)
+        {
+            throw new SaeSharpException($"is not valid JSON: {e.Message}", manifestPath, inner: e);
+        }
+    }
+
+    private sealed class StageProgress(IProgress<ConsoleProgress.Update> inner) : IProgress<string>
+    {
+        private int _stage;
+
+        public void Report(string value) => inner.Report(new ConsoleProgress.Update(++_stage, 6, value));
+    }
+
+    private sealed class TrainProgressAdapter(IProgress<ConsoleProgress.Update> inner) : IProgress<CrosscoderProgress>
+    {
+        public void Report(CrosscoderProgress value) => inner.Report(new ConsoleProgress.Update(value.Step, value.TotalSteps,
+            value.Metrics is { } m
+                ? string.Create(Inv, $"loss {m.Loss:G4} fvu {string.Join("/", m.SourceFvu.Select(f => f.ToString("F3", Inv)))} l0 {m.L0:F1} dead {m.DeadFraction:P1}")
+                : null));
+    }
+}

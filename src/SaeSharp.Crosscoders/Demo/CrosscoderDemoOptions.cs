@@ -1,0 +1,66 @@
+namespace SaeSharp.Crosscoders.Demo;
+
+/// <summary>Settings of <see cref="CrosscoderDemo.Run"/>. Immutable; change with <c>with</c>. Every field has a documented default.</summary>
+public sealed record CrosscoderDemoOptions
+{
+    /// <summary>The modulus of the modular-addition hosts (default 113).</summary>
+    public int P { get; init; } = 113;
+
+    /// <summary>Seed of host A (default 0); also the teacher of the distilled student.</summary>
+    public long SeedA { get; init; }
+
+    /// <summary>Seed of host B (default 1); a different seed gives a different set of key frequencies.</summary>
+    public long SeedB { get; init; } = 1;
+
+    /// <summary>MLP width of the distilled student (default 256, half the teacher's 512).</summary>
+    public int StudentMlpDim { get; init; } = 256;
+
+    /// <summary>Full-batch distillation steps of the student (default 1500).</summary>
+    public int StudentSteps { get; init; } = 1500;
+
+    /// <summary>Crosscoder dictionary size (default 256).</summary>
+    public int LatentCount { get; init; } = 256;
+
+    /// <summary>BatchTopK crosscoder: mean active latents per row (default 8).</summary>
+    public int K { get; init; } = 8;
+
+    /// <summary>L1 crosscoder: coefficient of the decoder-norm-weighted L1 penalty (default 2).</summary>
+    public double L1Coefficient { get; init; } = 2.0;
+
+    /// <summary>Training steps of each crosscoder (default 2000).</summary>
+    public int Steps { get; init; } = 2000;
+
+    /// <summary>Rows per crosscoder step (default 1024).</summary>
+    public int BatchSize { get; init; } = 1024;
+
+    /// <summary>Adam learning rate of the crosscoders (default 1e-3).</summary>
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>
+    /// A live latent is frequency-dominated when one frequency holds at least this share of the variance of its
+    /// activation over the p×p grid of (a, b) (default 0.5: that frequency outweighs all others together).
+    /// </summary>
+    public double DominanceThreshold { get; init; } = 0.5;
+
+    /// <summary>Also diff the teacher (host A) against its distilled student (default true).</summary>
+    public bool IncludeStudent { get; init; } = true;
+
+    /// <summary>Folder of the cached hosts; null picks <c>$XDG_CACHE_HOME/saesharp/hosts</c> (as <see cref="Hosts.ModAddCache"/> does).</summary>
+    public string? CacheFolder { get; init; }
+
+    /// <summary>Seed of the crosscoders and the shuffling (default 0).</summary>
+    public long Seed { get; init; }
+
+    /// <summary>Checks every field.</summary>
+    /// <exception cref="SaeSharpException">A field is out of range.</exception>
+    public CrosscoderDemoOptions Validate()
+    {
+        if (SeedA == SeedB) throw new SaeSharpException($"seed_b equals seed_a ({SeedA}); the two hosts need different seeds", field: "seed_b");
+        if (StudentMlpDim < 1) throw new SaeSharpException($"is {StudentMlpDim}; must be at least 1", field: "student_mlp_dim");
+        if (StudentSteps < 1) throw new SaeSharpException($"is {StudentSteps}; must be at least 1", field: "student_steps");
+        if (!(DominanceThreshold > 0 && DominanceThreshold <= 1)) throw new SaeSharpException($"is {DominanceThreshold}; must be in (0, 1]", field: "dominance_threshold");
+        new CrosscoderConfig { InputDim = 1, LatentCount = LatentCount, K = K }.Validate();
+        new CrosscoderTrainConfig { Steps = Steps, BatchSize = BatchSize, LearningRate = LearningRate, L1Coefficient = L1Coefficient }.Validate();
+        return this;
+    }
+}

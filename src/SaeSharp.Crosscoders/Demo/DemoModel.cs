@@ -1,0 +1,9 @@
+namespace SaeSharp.Crosscoders.Demo;
+
+/// <summary>One host of the demo.</summary>
+/// <param name="Name">Its name in the report (<c>A</c>, <c>B</c>, <c>student</c>).</param>
+/// <param name="Description">How it was made.</param>
+/// <param name="KeyFrequencies">Its key frequencies, from its embedding.</param>
+/// <param name="Accuracy">Accuracy over all p² pairs.</param>
+/// <param name="FromCache">Whether it was loaded from the cache instead of trained now.</param>
+public sealed record DemoModel(string Name, string Description, IReadOnlyList<int> KeyFrequencies, double Accuracy, bool FromCache);
