@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+bash scripts/install-deps.sh
+
 # Fixture setup steps that need the network (npm) live in tests/fixtures/*/fetch.sh; each is idempotent.
 for fetch in tests/fixtures/*/fetch.sh; do
   [ -f "$fetch" ] || continue

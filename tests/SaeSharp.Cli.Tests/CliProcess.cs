@@ -28,15 +28,8 @@ internal static class CliProcess
 
     public static (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
     {
-        using var process = Start(args);
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("saesharp " + string.Join(" ", args));
-        }
-        return (process.ExitCode, stdout.Result, stderr.Result);
+        var result = CliRunner.Run(args, TimeSpan.FromMinutes(2));
+        return (result.ExitCode, result.StdOut, result.StdErr);
     }
 
     public static Dictionary<string, byte[]> Snapshot(string dir) =>

@@ -15,9 +15,8 @@ internal static class CliRunner
 
     public static Result Run(string[] args, TimeSpan timeout)
     {
-        var tool = Path.Combine(AppContext.BaseDirectory, "SaeSharp.Cli.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(tool);
+        start.ArgumentList.Add(CliProcess.ToolDll);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         start.Environment["OMP_NUM_THREADS"] = "1";
         using var process = Process.Start(start)!;

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace SaeSharp.Cli.Tests;
 
 public sealed class TrainAndEvalCommandTests : IDisposable
@@ -5,6 +7,32 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     private readonly string _directory = Directory.CreateTempSubdirectory("saesharp-cli-").FullName;
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private static (int ExitCode, string StdOut, string StdErr, JsonElement Json) Run(params string[] args)
+    {
+        var (code, stdout, stderr) = CliProcess.Run(args);
+        var json = code == 0 && stdout.TrimStart().StartsWith('{') ? JsonDocument.Parse(stdout).RootElement : default;
+        return (code, stdout, stderr, json);
+    }
+
+    [Fact]
+    public void Train_OnHarvestedStore_TrainsAndEvalReopensTheStore()
+    {
+        var store = Path.Combine(_directory, "store");
+        var harvest = Run("harvest", "--model", CliProcess.Fixture("gptneo/gptneo-fused.onnx"), "--token-ids", CliProcess.Fixture("gptneo/token_ids.json"),
+            "--hooks", "resid_post.1", "--context", "16", "--out", store, "--json");
+        Assert.True(harvest.ExitCode == 0, harvest.StdErr);
+        var output = Path.Combine(_directory, "sae");
+        var train = Run("train", "--store", store, "--hook", "resid_post.1", "--arch", "topk", "--latents", "64", "--k", "4",
+            "--steps", "20", "--batch-size", "16", "--out", output, "--json");
+        Assert.True(train.ExitCode == 0, train.StdErr);
+        Assert.Equal(20, train.Json.GetProperty("steps").GetInt32());
+        var eval = Run("eval", "--sae", output, "--batches", "1", "--batch-size", "32", "--json");
+        Assert.True(eval.ExitCode == 0, eval.StdErr);
+        Assert.True(eval.Json.GetProperty("fvu").GetDouble() < 1.5);
+        var cfg = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "cfg.json"))).RootElement;
+        Assert.Equal("resid_post.1", cfg.GetProperty("metadata").GetProperty("hook_name").GetString());
+    }
 
     private static string[] SmallTrain(string output, int k = 2, int seed = 3) =>
         ["train", "--source", "synthetic", "--d-in", "16", "--true-features", "32", "--active", "2", "--arch", "topk",
@@ -14,14 +42,14 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     public void Train_SyntheticJson_PrintsMetricsAndRecoveredFraction_ThenEvalReadsFolder()
     {
         var output = Path.Combine(_directory, "sae");
-        var train = CliRunner.Run(SmallTrain(output));
+        var train = Run(SmallTrain(output));
         Assert.True(train.ExitCode == 0, train.StdErr);
         var json = train.Json;
         foreach (var key in new[] { "mse", "fvu", "l0", "dead_fraction", "recovered_fraction" })
             Assert.True(json.TryGetProperty(key, out _), $"train --json lacks {key}: {train.StdOut}");
         Assert.InRange(json.GetProperty("l0").GetDouble(), 0, 2);
 
-        var eval = CliRunner.Run("eval", "--sae", output, "--json");
+        var eval = Run("eval", "--sae", output, "--json");
         Assert.True(eval.ExitCode == 0, eval.StdErr);
         foreach (var key in new[] { "mse", "fvu", "l0", "dead_fraction" })
             Assert.True(eval.Json.TryGetProperty(key, out _), $"eval --json lacks {key}: {eval.StdOut}");
@@ -32,10 +60,10 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     public void Train_IntoFolderHoldingAnSae_FailsWithoutForceAndChangesNothing()
     {
         var output = Path.Combine(_directory, "sae");
-        Assert.Equal(0, CliRunner.Run(SmallTrain(output)).ExitCode);
+        Assert.Equal(0, Run(SmallTrain(output)).ExitCode);
         var before = Directory.GetFiles(output).ToDictionary(f => f, File.ReadAllBytes);
 
-        var again = CliRunner.Run(SmallTrain(output, seed: 4));
+        var again = Run(SmallTrain(output, seed: 4));
         Assert.Equal(2, again.ExitCode);
         Assert.Contains("--force", again.StdErr);
         foreach (var (file, bytes) in before)
@@ -46,12 +74,12 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     public void Eval_TruncatedWeights_ExitsWithErrorNamingTheFile()
     {
         var output = Path.Combine(_directory, "sae");
-        Assert.Equal(0, CliRunner.Run(SmallTrain(output)).ExitCode);
+        Assert.Equal(0, Run(SmallTrain(output)).ExitCode);
         var weights = Path.Combine(output, "sae_weights.safetensors");
         var bytes = File.ReadAllBytes(weights);
         File.WriteAllBytes(weights, bytes[..(bytes.Length / 2)]);
 
-        var eval = CliRunner.Run("eval", "--sae", output, "--json");
+        var eval = Run("eval", "--sae", output, "--json");
         Assert.Equal(2, eval.ExitCode);
         Assert.Contains("sae_weights.safetensors", eval.StdErr);
         Assert.StartsWith("error:", eval.StdErr);
@@ -61,7 +89,7 @@ public sealed class TrainAndEvalCommandTests : IDisposable
     [Fact]
     public void Train_BadK_ExitsWithErrorNamingTheField()
     {
-        var result = CliRunner.Run(SmallTrain(Path.Combine(_directory, "bad"), k: 99));
+        var result = Run(SmallTrain(Path.Combine(_directory, "bad"), k: 99));
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("k = 99", result.StdErr);
     }

@@ -55,7 +55,7 @@ internal static class BenchCommand
             ["fraction_of_ceiling"] = Math.Round(report.FractionOfCeiling, 4),
             ["speedup_fused_over_autograd"] = Math.Round(report.SpeedupOverAutograd, 2),
             ["encoder_gemm_gflops"] = Math.Round(report.EncoderGemmGflops, 2),
-            ["fused_step_ms"] = Math.Round(report.FusedStepMs, 2),
+            ["fused_step_ms"] = Math.Round(report.FusedStepMs, 3),
             ["autograd_step_ms"] = Math.Round(report.AutogradStepMs, 2),
             ["encoder_gemm_ms"] = Math.Round(report.EncoderGemmMs, 2),
             ["threads"] = report.Threads,

@@ -7,6 +7,7 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
+        yield return DemoCommand.Create();
         yield return TrainCommand.Create();
         yield return EvalCommand.Create();
         yield return HostCommand.Create();

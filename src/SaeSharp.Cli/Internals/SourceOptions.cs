@@ -10,7 +10,9 @@ namespace SaeSharp.Cli.Internals;
 /// </summary>
 internal sealed class SourceOptions
 {
-    private readonly Option<string> _kind = new("--source") { Description = "Activation source: synthetic (known ground truth).", DefaultValueFactory = _ => "synthetic" };
+    private readonly Option<string> _kind = new("--source") { Description = "Activation source: synthetic (known ground truth) or store (a harvested activation store; implied by --store).", DefaultValueFactory = _ => "synthetic" };
+    private readonly Option<string?> _store = new("--store") { Description = "Store: the activation store folder to train on." };
+    private readonly Option<string?> _hook = new("--hook") { Description = "Store: the hook whose rows to train on (e.g. resid_post.2)." };
     private readonly Option<int> _inputDim = new("--d-in") { Description = "Synthetic: row width D.", DefaultValueFactory = _ => 64 };
     private readonly Option<int> _trueFeatures = new("--true-features") { Description = "Synthetic: size of the true dictionary.", DefaultValueFactory = _ => 512 };
     private readonly Option<int> _active = new("--active") { Description = "Synthetic: true features active in each row.", DefaultValueFactory = _ => 8 };
@@ -19,17 +21,21 @@ internal sealed class SourceOptions
 
     public SourceOptions()
     {
-        _kind.AcceptOnlyFromAmong("synthetic");
+        _kind.AcceptOnlyFromAmong("synthetic", "store");
     }
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _kind, _inputDim, _trueFeatures, _active, _noise, _sourceSeed })
+        foreach (var option in new Option[] { _kind, _store, _hook, _inputDim, _trueFeatures, _active, _noise, _sourceSeed })
             command.Options.Add(option);
     }
 
-    public SourceSpec Read(ParseResult result, long defaultSeed) => result.GetValue(_kind) switch
+    public SourceSpec Read(ParseResult result, long defaultSeed) => (result.GetValue(_store) is not null ? "store" : result.GetValue(_kind)) switch
     {
+        "store" => new StoreSpec(
+            result.GetValue(_store) ?? throw new SaeSharpException("--source store needs --store PATH", field: "--store"),
+            result.GetValue(_hook) ?? throw new SaeSharpException("training on a store needs --hook (see saesharp store inspect)", field: "--hook"),
+            (ulong)(result.GetValue(_sourceSeed) ?? defaultSeed)),
         _ => new SyntheticSpec(new SyntheticSourceConfig(result.GetValue(_inputDim), result.GetValue(_trueFeatures), result.GetValue(_active))
         {
             Noise = result.GetValue(_noise),
@@ -50,6 +56,10 @@ internal sealed class SourceOptions
                 Noise = Double(metadata, "source.noise", origin),
                 Seed = Int(metadata, "source.seed", origin),
             }.Validate()),
+            "store" => new StoreSpec(
+                metadata.TryGetValue("source.path", out var path) ? path : throw new SaeSharpException("missing", origin, "source.path"),
+                metadata.TryGetValue("source.hook", out var hook) ? hook : throw new SaeSharpException("missing", origin, "source.hook"),
+                (ulong)Int(metadata, "source.seed", origin)).Open(),
             _ => throw new SaeSharpException($"unknown source kind \"{kind}\"", origin, "source"),
         };
     }
@@ -83,5 +93,20 @@ internal sealed record SyntheticSpec(SyntheticSourceConfig Config) : SourceSpec
         ["source.active"] = Config.ActivePerRow.ToString(CultureInfo.InvariantCulture),
         ["source.noise"] = Config.Noise.ToString("R", CultureInfo.InvariantCulture),
         ["source.seed"] = Config.Seed.ToString(CultureInfo.InvariantCulture),
+    };
+}
+
+internal sealed record StoreSpec(string Path, string Hook, ulong Seed) : SourceSpec
+{
+    public override IActivationSource Open() =>
+        SaeSharp.Harvest.Store.StoreActivationSource.Open(Path, Hook, new SaeSharp.Harvest.Store.StoreSourceOptions { Seed = Seed });
+
+    public override IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
+    {
+        ["source"] = "store",
+        ["source.path"] = System.IO.Path.GetFullPath(Path),
+        ["source.hook"] = Hook,
+        ["source.seed"] = Seed.ToString(CultureInfo.InvariantCulture),
+        ["hook_name"] = Hook,
     };
 }

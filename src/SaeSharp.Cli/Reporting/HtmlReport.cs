@@ -48,7 +48,7 @@ internal sealed class HtmlReport(string title)
 
     /// <summary>A key/value table of headline numbers.</summary>
     public HtmlReport Facts(IEnumerable<(string Name, string Value)> facts) =>
-        Table(["", ""], facts.Select(f => (IReadOnlyList<string>)[f.Name, f.Value]));
+        Table(["quantity", "value"], facts.Select(f => (IReadOnlyList<string>)[f.Name, f.Value]));
 
     public string Render() => $$"""
         <!DOCTYPE html>
@@ -63,7 +63,15 @@ internal sealed class HtmlReport(string title)
         img { max-width: 100%; }
         </style></head>
         <body><h1>{{Encode(title)}}</h1>
-        {{_body}}</body></html>
+        {{_body}}
+        <script>
+        // Lets a headless browser confirm that every figure decoded (the report test reads these attributes).
+        window.addEventListener('load', () => {
+          const images = [...document.images];
+          document.body.dataset.imagesTotal = images.length;
+          document.body.dataset.imagesLoaded = images.filter(i => i.complete && i.naturalWidth > 0).length;
+        });
+        </script></body></html>
         """;
 
     private static string Encode(string text) => WebUtility.HtmlEncode(text);

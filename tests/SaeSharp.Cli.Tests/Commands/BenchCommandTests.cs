@@ -35,7 +35,7 @@ public sealed class BenchCommandTests
         Assert.True(fused > 0 && autograd > 0 && ceiling > 0 && r.GetProperty("gemm_gflops").GetDouble() > 0);
         Assert.Equal(fused / ceiling, r.GetProperty("fraction_of_ceiling").GetDouble(), 2e-3);
         // tokens/s and ms/step describe the same measurement.
-        Assert.Equal(256 / (r.GetProperty("fused_step_ms").GetDouble() / 1000), fused, fused * 1e-3);
+        Assert.Equal(256 / (r.GetProperty("fused_step_ms").GetDouble() / 1000), fused, fused * 2e-2); // ms printed to 0.001
     }
 
     [Fact]

@@ -91,6 +91,32 @@ public sealed class HarvesterTests
     }
 
     [Fact]
+    public void Run_CorpusCancelledThenResumed_ByteIdenticalToUninterrupted()
+    {
+        // The corpus path resumes from the packer's cursor (document position, token offset) in a seeded order.
+        var dir = Fixtures.NewTempDir();
+        HarvestConfig Config(string output) => new()
+        {
+            ModelPath = Fixtures.FusedModel, Hooks = new[] { "resid_pre.0", "resid_post.2" }, OutputPath = output,
+            TokenizerPath = Fixtures.GptNeo("tokenizer.json"), CorpusPath = Fixtures.GptNeo("corpus.txt"), Seed = 9, Bos = true,
+            ContextLength = 8, Tokens = 150, BatchSize = 2, RowsPerShard = 20, Host = new OnnxHostOptions { IntraOpThreads = 1 },
+        };
+        var whole = Harvester.Run(Config(Path.Combine(dir, "whole")));
+        Assert.Equal(150, whole.Rows);
+        var partial = Config(Path.Combine(dir, "partial"));
+        using var cts = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() => Harvester.Run(partial, new Progress(p => { if (p.CommittedShards >= 3) cts.Cancel(); }), cts.Token));
+        var resumed = Harvester.Run(partial with { Resume = true });
+        Assert.True(resumed.TokensThisRun < 150);
+        var expected = StoreTestData.Snapshot(whole.StorePath);
+        var actual = StoreTestData.Snapshot(resumed.StorePath);
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        foreach (var (file, bytes) in expected) Assert.True(bytes.AsSpan().SequenceEqual(actual[file]), file);
+        var changed = Assert.Throws<SaeSharpException>(() => Harvester.Run(partial with { Resume = true, Seed = 10 }));
+        Assert.Contains("different corpus setting", changed.Message);
+    }
+
+    [Fact]
     public void Open_CorruptedShard_ChecksumErrorNamesTheShard()
     {
         var dir = Fixtures.NewTempDir();

@@ -17,8 +17,10 @@ public sealed class ModAddTrainerTests : IDisposable
     [Fact]
     public void Train_SmallPrime_Generalizes()
     {
-        // p = 31 groks in a few hundred full-batch steps at half the pairs; the default host uses p = 113.
-        var config = new ModAddConfig(P: 31, Seed: 0, MaxSteps: 3000, StopKeyFrequencyFraction: 0, SnapshotInterval: 100);
+        // Small p needs a larger share of pairs to grok soon: measured, p = 31 at 0.5 is at 72% test accuracy after
+        // 3000 steps, at 0.7 it passes 99% near step 1400 (about a minute on one busy core).
+        var config = new ModAddConfig(P: 31, Seed: 0, TrainFraction: 0.7, MaxSteps: 2500, StopTestAccuracy: 0.99,
+            StopKeyFrequencyFraction: 0, SnapshotInterval: 250);
         using var result = ModAddTrainer.Train(config);
         Assert.True(result.TestAccuracy >= 0.99, $"test accuracy {result.TestAccuracy} after {result.Steps} steps");
         Assert.True(result.StepsToMemorize <= result.StepsToGeneralize, $"memorized {result.StepsToMemorize}, generalized {result.StepsToGeneralize}");

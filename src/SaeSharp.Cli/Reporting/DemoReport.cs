@@ -1,0 +1,161 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SaeSharp.Cli.Demo;
+using SaeSharp.Internals;
+
+namespace SaeSharp.Cli.Reporting;
+
+/// <summary>Writes the demo's <c>report.html</c> (figures embedded) and <c>summary.json</c>.</summary>
+internal static class DemoReport
+{
+    public static JsonObject Summary(DemoResult r, double totalSeconds)
+    {
+        var host = r.Host;
+        var truth = r.GroundTruth;
+        return new JsonObject
+        {
+            ["host"] = new JsonObject
+            {
+                ["p"] = host.Config.P,
+                ["seed"] = host.Config.Seed,
+                ["train_fraction"] = host.Config.TrainFraction,
+                ["train_acc"] = host.TrainAccuracy,
+                ["test_acc"] = host.TestAccuracy,
+                ["steps"] = host.Steps,
+                ["steps_to_memorize"] = host.StepsToMemorize,
+                ["steps_to_generalize"] = host.StepsToGeneralize,
+                ["key_frequencies"] = new JsonArray(host.KeyFrequencies.Frequencies.Select(f => (JsonNode)f).ToArray()),
+                ["key_frequencies_explained"] = host.KeyFrequencies.Explained,
+                ["from_cache"] = host.FromCache,
+                ["training_seconds"] = Math.Round(host.TrainingTime.TotalSeconds, 1),
+            },
+            ["harvest"] = new JsonObject
+            {
+                ["onnx"] = Path.GetFileName(r.OnnxPath),
+                ["hook"] = DemoOptions.Hook,
+                ["store_rows"] = r.StoreRows,
+                ["rows_at_equals"] = host.Config.P * host.Config.P,
+                ["onnx_vs_torchsharp_max_abs_diff"] = r.OnnxVersusTorchMaxAbsDiff,
+            },
+            ["sae"] = new JsonObject
+            {
+                ["architecture"] = "topk",
+                ["latents"] = r.GroundTruth.LiveLatents.Count == 0 ? 0 : r.LatentFiringFractions.Length,
+                ["k"] = (int)Math.Round(r.L0PerInput.Max()),
+                ["steps"] = r.SaeCurve.Count == 0 ? 0 : r.SaeCurve[^1].Step,
+                ["mse"] = r.SaeEval.Mse,
+                ["fvu"] = r.SaeEval.Fvu,
+                ["l0"] = r.SaeEval.L0,
+                ["dead_fraction"] = r.SaeEval.DeadFraction,
+                ["dense_fraction"] = r.SaeEval.DenseFraction,
+                ["folder"] = Path.GetFileName(r.SaeDirectory),
+            },
+            ["ground_truth"] = new JsonObject
+            {
+                ["coverage"] = truth.Coverage,
+                ["purity"] = truth.Purity,
+                ["covered_frequencies"] = new JsonArray(truth.CoveredFrequencies.Select(f => (JsonNode)f).ToArray()),
+                ["live_latents"] = truth.LiveLatents.Count,
+                ["pure_latents"] = truth.LiveLatents.Count(l => l.Pure),
+                ["dominance_threshold"] = truth.DominanceThreshold,
+                ["median_dominant_share"] = Median(truth.LiveLatents.Select(l => l.DominantShare)),
+            },
+            ["spliced"] = new JsonObject
+            {
+                ["loss_clean"] = r.Spliced.LossClean,
+                ["loss_sae"] = r.Spliced.LossSae,
+                ["loss_zero"] = r.Spliced.LossZero,
+                ["acc_clean"] = r.Spliced.AccuracyClean,
+                ["acc_sae"] = r.Spliced.AccuracySae,
+                ["acc_zero"] = r.Spliced.AccuracyZero,
+                ["fraction_loss_recovered"] = r.Spliced.FractionRecovered,
+            },
+            ["seconds"] = new JsonObject(r.StageSeconds.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)).Append(KeyValuePair.Create("total", (JsonNode?)Math.Round(totalSeconds, 1)))),
+        };
+    }
+
+    public static void Write(DemoResult r, JsonObject summary, string directory)
+    {
+        var host = r.Host;
+        int p = host.Config.P;
+        var keys = host.KeyFrequencies.Frequencies.ToHashSet();
+        var report = new HtmlReport($"SaeSharp demo: a TopK SAE on the modular-addition host (p = {p})");
+
+        report.Paragraph("The host is a one-layer transformer trained on (a + b) mod p. It computes with a handful of key frequencies " +
+            "(cos and sin of 2πk·x/p), so we know what an SAE on its residual stream should find: latents whose activation over the " +
+            "(a, b) grid lives in those frequencies.");
+        report.Facts([
+            ("host test accuracy", Pct(host.TestAccuracy)),
+            ("key frequencies", string.Join(", ", host.KeyFrequencies.Frequencies)),
+            ("SAE FVU / L0", $"{F(r.SaeEval.Fvu)} / {r.SaeEval.L0:F2}"),
+            ("coverage of key frequencies", Pct(r.GroundTruth.Coverage)),
+            ("purity of live latents", Pct(r.GroundTruth.Purity)),
+            ("loss clean / SAE / zero", $"{F(r.Spliced.LossClean)} / {F(r.Spliced.LossSae)} / {F(r.Spliced.LossZero)}"),
+            ("fraction of loss recovered", F(r.Spliced.FractionRecovered)),
+        ]);
+
+        report.Heading("1. The host");
+        var log = host.Log;
+        double[] steps = log.Select(e => (double)e.Step).ToArray();
+        report.Figure(Charts.Lines("Host training: grokking", "step", "loss",
+            [("train loss", steps, log.Select(e => e.TrainLoss).ToArray()), ("test loss", steps, log.Select(e => e.TestLoss).ToArray())], logY: true),
+            $"Train and test loss (log scale). Memorised by step {host.StepsToMemorize?.ToString() ?? "?"}, generalised (test accuracy > 99%) by step {host.StepsToGeneralize?.ToString() ?? "?"}.");
+        report.Figure(Charts.Bars("Embedding norm by frequency", "frequency k", "share of squared norm",
+            host.KeyFrequencies.NormFractions.ToArray(), keys, firstIndex: 1),
+            $"The number-token embedding in the Fourier basis; key frequencies (red) explain {Pct(host.KeyFrequencies.Explained)} of its squared norm.");
+
+        report.Heading("2. Harvest through ONNX Runtime");
+        report.Paragraph($"Our exporter wrote {Path.GetFileName(r.OnnxPath)}; the harvester found {DemoOptions.Hook} by graph structure and stored " +
+            $"{r.StoreRows:N0} rows (3 positions × {p * p:N0} inputs). The rows at the = position differ from TorchSharp's forward by at most {r.OnnxVersusTorchMaxAbsDiff:E1}.");
+
+        report.Heading("3. The SAE");
+        double[] saeSteps = r.SaeCurve.Select(m => (double)m.Step).ToArray();
+        report.Figure(Charts.Lines("SAE training", "step", "value",
+            [("FVU", saeSteps, r.SaeCurve.Select(m => m.Fvu).ToArray()), ("dead fraction", saeSteps, r.SaeCurve.Select(m => m.DeadFraction).ToArray())]),
+            $"Fraction of variance unexplained and dead-latent fraction while training (final FVU {F(r.SaeEval.Fvu)} on all inputs).");
+        report.Figure(Charts.Histogram("L0 per input", "active latents", r.L0PerInput, bins: 20), $"Active latents per input (mean {r.SaeEval.L0:F2}).");
+        var live = r.LatentFiringFractions.Where(f => f > 0).Select(Math.Log10).ToArray();
+        report.Figure(Charts.Histogram("Feature density", "log10 firing fraction", live, bins: 30),
+            $"Firing fraction of the {live.Length} live latents of {r.LatentFiringFractions.Length}.");
+
+        report.Heading("4. Ground truth: latents in the Fourier basis");
+        report.Paragraph($"For each live latent, its activation over the {p}×{p} grid of (a, b) is decomposed into 2-D Fourier components; " +
+            $"its dominant frequency is the one with the largest share of the variance (the rest sits mostly in harmonics, since a sparse latent is a " +
+            $"clipped wave). A latent is pure when its dominant frequency is a key frequency. Covered key frequencies: {string.Join(", ", r.GroundTruth.CoveredFrequencies)}; " +
+            $"median share of the dominant frequency: {Pct(Median(r.GroundTruth.LiveLatents.Select(l => l.DominantShare)))}.");
+        foreach (var (latent, grid) in r.TopLatentGrids)
+        {
+            var info = r.GroundTruth.LiveLatents.First(l => l.Latent == latent);
+            report.Figure(Charts.Heatmap($"latent {latent}: k = {info.DominantFrequency} ({Pct(info.DominantShare)})", grid, "b", "a"),
+                $"Latent {latent} over (a, b); fires on {Pct(info.FiringFraction)} of inputs; dominant frequency {info.DominantFrequency}{(info.IsKeyFrequency ? " (key)" : "")}.");
+        }
+        report.Table(["latent", "firing", "dominant k", "share", "key", "pure"],
+            r.GroundTruth.LiveLatents.Take(48).Select(l => (IReadOnlyList<string>)[
+                l.Latent.ToString(CultureInfo.InvariantCulture), Pct(l.FiringFraction), l.DominantFrequency.ToString(CultureInfo.InvariantCulture),
+                Pct(l.DominantShare), l.IsKeyFrequency ? "yes" : "no", l.Pure ? "yes" : "no"]));
+
+        report.Heading("5. Splicing the SAE into the host");
+        report.Table(["residual stream at =", "loss", "accuracy"], [
+            ["clean", F(r.Spliced.LossClean), Pct(r.Spliced.AccuracyClean)],
+            ["SAE reconstruction", F(r.Spliced.LossSae), Pct(r.Spliced.AccuracySae)],
+            ["zero-ablated", F(r.Spliced.LossZero), Pct(r.Spliced.AccuracyZero)],
+        ]);
+
+        report.Heading("6. Timing");
+        report.Facts(r.StageSeconds.Select(kv => (kv.Key, $"{kv.Value:F1} s")));
+
+        AtomicFile.WriteAllText(Path.Combine(directory, "report.html"), report.Render());
+        AtomicFile.WriteAllText(Path.Combine(directory, "summary.json"), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2];
+    }
+
+    private static string F(double value) => value.ToString("G4", CultureInfo.InvariantCulture);
+
+    private static string Pct(double value) => value.ToString("P1", CultureInfo.InvariantCulture);
+}
