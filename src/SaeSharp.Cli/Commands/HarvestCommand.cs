@@ -115,14 +115,8 @@ internal static class HarvestCommand
     }
 
     private static HarvestResult RunWithProgress(HarvestConfig config, bool quiet, CancellationToken cancellation) =>
-        ConsoleProgress.RunAsync("harvest", quiet, progress => Task.Run(() => Harvester.Run(config, new SyncProgress(p =>
+        ConsoleProgress.RunAsync("harvest", quiet, progress => Task.Run(() => Harvester.Run(config, new SyncProgress<HarvestProgress>(p =>
             progress.Report(new ConsoleProgress.Update(p.Tokens, p.TargetTokens,
                 $"{p.Tokens:N0}/{p.TargetTokens:N0} tokens, {p.TokensPerSecond:N0} tok/s, ETA {(p.Eta is { } eta ? eta.ToString(@"hh\:mm\:ss") : "?")}, {p.CommittedShards} shards"))),
             cancellation))).GetAwaiter().GetResult();
-
-    /// <summary>Reports on the harvesting thread (Progress&lt;T&gt; would post to a thread pool and arrive late).</summary>
-    private sealed class SyncProgress(Action<HarvestProgress> report) : IProgress<HarvestProgress>
-    {
-        public void Report(HarvestProgress value) => report(value);
-    }
 }

@@ -35,7 +35,7 @@ internal static class DemoPipeline
         var hostConfig = new ModAddConfig(Seed: options.HostSeed);
         var hostFolder = ModAddCache.DefaultFolder(hostConfig);
         var host = await ConsoleProgress.RunAsync($"host (cache {hostFolder})", quiet, progress => Task.Run(() =>
-            ModAddCache.LoadOrTrain(hostConfig, hostFolder, options.RetrainHost, new Reporter<ModAddLogEntry>(e =>
+            ModAddCache.LoadOrTrain(hostConfig, hostFolder, options.RetrainHost, new SyncProgress<ModAddLogEntry>(e =>
                 progress.Report(new ConsoleProgress.Update(e.Step, hostConfig.MaxSteps, $"step {e.Step} test acc {e.TestAccuracy:P1}"))), cancellation)));
         int p = hostConfig.P;
         Stage("host");
@@ -59,7 +59,7 @@ internal static class DemoPipeline
             {
                 ModelPath = onnxPath, Hooks = [DemoOptions.Hook], OutputPath = storePath, TokenIdsPath = inputsPath,
                 ContextLength = 3, BatchSize = 1024,
-            }, new Reporter<HarvestProgress>(h => progress.Report(new ConsoleProgress.Update(h.Tokens, h.TargetTokens, null))), cancellation)));
+            }, new SyncProgress<HarvestProgress>(h => progress.Report(new ConsoleProgress.Update(h.Tokens, h.TargetTokens, null))), cancellation)));
         using var residualND = ReadEqualsRows(storePath, p);
         using var torchResidualND = ModAddGroundTruth.ResidualAtEquals(host.Model, DemoOptions.Hook);
         double maxDiff = residualND.sub(torchResidualND).abs().max().item<float>();
@@ -81,7 +81,7 @@ internal static class DemoPipeline
             Metadata = new Dictionary<string, string> { ["model_name"] = $"modadd-p{p}-seed{options.HostSeed}", ["hook_name"] = DemoOptions.Hook, ["context_size"] = "3" },
         });
         var curve = new List<TrainMetrics>();
-        await ConsoleProgress.RunAsync("sae", quiet, progress => trainer.TrainAsync(source, new Reporter<TrainProgress>(t =>
+        await ConsoleProgress.RunAsync("sae", quiet, progress => trainer.TrainAsync(source, new SyncProgress<TrainProgress>(t =>
         {
             if (t.Metrics is { } m) curve.Add(m);
             progress.Report(new ConsoleProgress.Update(t.Step, t.TotalSteps, t.Metrics is { } x ? $"fvu {x.Fvu:F3} l0 {x.L0:F1}" : null));
@@ -137,11 +137,5 @@ internal static class DemoPipeline
             grids.Add((latent.Latent, grid));
         }
         return (l0, firing, grids);
-    }
-
-    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and reorder).</summary>
-    private sealed class Reporter<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }
