@@ -1,3 +1,5 @@
+using SaeSharp.Training;
+
 namespace SaeSharp.Crosscoders;
 
 /// <summary>How to train a crosscoder. Immutable; change with <c>with</c>. Every field has a documented default.</summary>
@@ -48,6 +50,14 @@ public sealed record CrosscoderTrainConfig
     /// <summary>Steps between checkpoints when training to a folder; 0 writes one only at the end or on stop (default 1000).</summary>
     public int CheckpointEvery { get; init; } = 1000;
 
+    /// <summary>
+    /// Which training step runs (default <see cref="TrainingStepKind.Auto"/>): Auto picks the fused sparse step for
+    /// BatchTopK on the CPU in float32/float64 and the autograd step otherwise; Autograd forces the reference step;
+    /// Fused demands the sparse step (the trainer refuses it for L1 or other devices). Both compute the same loss
+    /// and write the same optimizer state, so a run may resume under either.
+    /// </summary>
+    public TrainingStepKind Step { get; init; } = TrainingStepKind.Auto;
+
     /// <summary>Checks every field.</summary>
     /// <exception cref="SaeSharpException">A field is out of range; the message names it and the allowed range.</exception>
     public CrosscoderTrainConfig Validate()
@@ -65,6 +75,7 @@ public sealed record CrosscoderTrainConfig
         Require(InitSampleRows >= 1, "init_sample_rows", InitSampleRows, "at least 1");
         Require(LogEvery >= 1, "log_every", LogEvery, "at least 1");
         Require(CheckpointEvery >= 0, "checkpoint_every", CheckpointEvery, "0 or more");
+        Require(Enum.IsDefined(Step), "step", Step, "Auto, Autograd or Fused");
         return this;
     }
 

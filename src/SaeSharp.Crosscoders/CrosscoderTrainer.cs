@@ -25,7 +25,7 @@ public sealed class CrosscoderTrainer : IDisposable
 
     private const int StateFormatVersion = 1;
     private readonly string? _outputDirectory;
-    private readonly CrosscoderStep _step;
+    private readonly ICrosscoderStep _step;
     private readonly Tensor _tokensSinceFiredL;
     private double[] _scales;
     private long _stepIndex;
@@ -51,10 +51,27 @@ public sealed class CrosscoderTrainer : IDisposable
         Crosscoder = crosscoder;
         TrainConfig = trainConfig;
         _outputDirectory = outputDirectory;
-        _step = new CrosscoderStep(crosscoder);
+        _step = CreateStep(crosscoder, trainConfig.Step);
         _tokensSinceFiredL = zeros(crosscoder.LatentCount, dtype: ScalarType.Int64);
         _scales = Enumerable.Repeat(1.0, crosscoder.SourceCount).ToArray();
     }
+
+    /// <summary>
+    /// The step for <paramref name="kind"/>. Auto takes the fused sparse step wherever it applies (BatchTopK, CPU,
+    /// float32/float64). L1 always trains with autograd: its ReLU code is dense (early in training about half the
+    /// latents fire on every row), so there is no sparsity for a hand-written backward to exploit, and libtorch's
+    /// dense products are already the fastest way to do that work.
+    /// </summary>
+    /// <exception cref="SaeSharpException">Fused was demanded where it does not apply.</exception>
+    private static ICrosscoderStep CreateStep(Crosscoder crosscoder, TrainingStepKind kind) => kind switch
+    {
+        TrainingStepKind.Autograd => new CrosscoderStep(crosscoder),
+        TrainingStepKind.Fused => new FusedCrosscoderStep(crosscoder),
+        _ => FusedCrosscoderStep.Supports(crosscoder) ? new FusedCrosscoderStep(crosscoder) : new CrosscoderStep(crosscoder),
+    };
+
+    /// <summary>The step implementation this run uses.</summary>
+    internal ICrosscoderStep TrainingStep => _step;
 
     /// <summary>The crosscoder being trained (weights act on inputs multiplied by <see cref="SourceScales"/>).</summary>
     public Crosscoder Crosscoder { get; }

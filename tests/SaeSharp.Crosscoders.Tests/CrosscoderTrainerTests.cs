@@ -1,4 +1,6 @@
 using SaeSharp.Crosscoders.Analysis;
+using SaeSharp.Crosscoders.Internals;
+using SaeSharp.Training;
 using SaeSharp.IO;
 using static TorchSharp.torch;
 
@@ -21,20 +23,24 @@ public sealed class CrosscoderTrainerTests : IDisposable
         PairedActivationSource.FromTensors([PairedData.Source(rowsNSD, 0), PairedData.Source(rowsNSD, 1)], seed: 11);
 
     [Theory]
-    [InlineData(CrosscoderSparsity.L1)]
-    [InlineData(CrosscoderSparsity.BatchTopK)]
-    public async Task CrosscoderTrainer_StoppedAndResumed_EndsBitIdenticalToUninterruptedRun(CrosscoderSparsity sparsity)
+    [InlineData(CrosscoderSparsity.L1, TrainingStepKind.Auto)]
+    [InlineData(CrosscoderSparsity.BatchTopK, TrainingStepKind.Auto)]
+    [InlineData(CrosscoderSparsity.BatchTopK, TrainingStepKind.Autograd)]
+    public async Task CrosscoderTrainer_StoppedAndResumed_EndsBitIdenticalToUninterruptedRun(CrosscoderSparsity sparsity, TrainingStepKind stepKind)
     {
         var (rowsNSD, _, _) = PairedData.Create(512, 8, 4, 3, 3, 0.15, seed: 1);
         var config = new CrosscoderConfig { InputDim = 8, LatentCount = 24, Sparsity = sparsity, K = 3 };
+        var trainConfig = SmallRun with { Step = stepKind };
 
         using var fullSource = Source(rowsNSD);
-        using var full = new CrosscoderTrainer(config, SmallRun);
+        using var full = new CrosscoderTrainer(config, trainConfig);
+        // Auto trains BatchTopK with the fused step: its resume must be as exact as autograd's.
+        Assert.Equal(sparsity == CrosscoderSparsity.BatchTopK && stepKind == TrainingStepKind.Auto, full.TrainingStep is FusedCrosscoderStep);
         await full.TrainAsync(fullSource);
 
-        var runDirectory = Path.Combine(_directory, sparsity.ToString());
+        var runDirectory = Path.Combine(_directory, $"{sparsity}-{stepKind}");
         using (var stoppedSource = Source(rowsNSD))
-        using (var stopped = new CrosscoderTrainer(config, SmallRun, runDirectory))
+        using (var stopped = new CrosscoderTrainer(config, trainConfig, runDirectory))
         using (var cancellation = new CancellationTokenSource())
         {
             var progress = new StopAt(20, cancellation);

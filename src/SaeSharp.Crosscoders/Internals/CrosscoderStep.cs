@@ -21,10 +21,10 @@ internal sealed record CrosscoderStepResult(
 /// fitted to the detached residual x − x̂), then the shared Adam update. Decoders stay free (no renormalisation).
 /// </summary>
 /// <remarks>
-/// No fused sparse twin exists yet: a crosscoder's encoder reads S·D inputs per latent, so the dense work is
-/// S times an SAE's and the fused TopK kernels (one decoder row per latent) do not apply unchanged.
+/// The reference for every sparsity rule; <see cref="FusedCrosscoderStep"/> is the sparse twin for BatchTopK
+/// on the CPU and is held to this step's gradients by the tests.
 /// </remarks>
-internal sealed class CrosscoderStep(Crosscoder crosscoder) : IDisposable
+internal sealed class CrosscoderStep(Crosscoder crosscoder) : ICrosscoderStep
 {
     private readonly AdamOptimizer _adam = new(crosscoder.TrainableParameters);
 

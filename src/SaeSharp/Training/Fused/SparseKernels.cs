@@ -257,7 +257,7 @@ internal static unsafe class SparseKernels
 
     /// <summary>Returns ⟨g, w⟩ and adds α·g to acc, in one pass over g.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static T DotAndAxpy<T>(T* g, T* w, T alpha, T* acc, int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    public static T DotAndAxpy<T>(T* g, T* w, T alpha, T* acc, int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int width = Vector<T>.Count, j = 0;
         var av = new Vector<T>(alpha);

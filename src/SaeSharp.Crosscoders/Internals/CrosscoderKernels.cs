@@ -1,0 +1,277 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using SaeSharp.Training.Fused;
+
+namespace SaeSharp.Crosscoders.Internals;
+
+/// <summary>
+/// The crosscoder-specific kernels of <see cref="FusedCrosscoderStep"/>, over raw tensor memory. The S·D
+/// concatenation makes a crosscoder an SAE of width X = S·D whose encoder reads raw x (no b_dec centring),
+/// whose decoder is free (no renormalisation), whose BatchTopK ranks f_l · Σ_s ‖d_l^s‖ instead of f_l, and
+/// whose encoder is stored input-major (<c>[X, L]</c>). The decode, the bucketing and Adam come from
+/// <see cref="SparseKernels"/>; these kernels cover what differs. Work is split into fixed chunks whose
+/// outputs are disjoint, so results do not depend on the thread count. <see cref="CrosscoderScalarKernels"/>
+/// holds the plain twins.
+/// </summary>
+internal static unsafe class CrosscoderKernels
+{
+    /// <summary>Inputs per encoder tile of <see cref="EncoderUpdate"/>: one tile's x reads are 64 contiguous values of a row.</summary>
+    internal const int InputTile = 64;
+
+    /// <summary>Latents per encoder tile: the tile's gradient (64 × 1024 values) stays in L2.</summary>
+    internal const int LatentTile = 1024;
+
+    /// <summary>w_l = Σ_s ‖W_dec[l, s, :]‖ for every latent, parallel over latent chunks. W_dec <c>[L, S, D]</c> → <c>[L]</c>.</summary>
+    public static void NormSums<T>(T* wDecLSD, int latents, int sources, int dim, T* normSumL) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int chunks = SparseKernels.LatentChunkCount(latents);
+        Parallel.For(0, chunks, chunk =>
+        {
+            int l0 = (int)((long)latents * chunk / chunks), l1 = (int)((long)latents * (chunk + 1) / chunks);
+            for (int l = l0; l < l1; l++)
+            {
+                T sum = T.Zero;
+                for (int s = 0; s < sources; s++)
+                {
+                    T* row = wDecLSD + ((long)l * sources + s) * dim;
+                    sum += T.Sqrt(SparseKernels.Dot(row, row, dim));
+                }
+                normSumL[l] = sum;
+            }
+        });
+    }
+
+    /// <summary>
+    /// BatchTopK on the weighted activations: the <paramref name="total"/> largest positive
+    /// <c>relu(pre + bias) · weight</c> of the whole batch (fewer when fewer are positive), as a per-row selection
+    /// in latent order holding the raw values <c>pre + bias</c> (so the activation is exactly relu of the
+    /// pre-activation). Same exact method as <see cref="TopKKernels.BatchTopK"/>: a histogram of the keys' top 16
+    /// bits finds the bucket holding the cut, only that bucket is sorted; ties at the cut go to the earliest
+    /// (row, latent). NaN pre-activations or weights set <see cref="SparseSelection{T}.NonFinite"/>.
+    /// </summary>
+    public static void WeightedBatchTopK<T>(T* preBL, T* biasL, T* weightL, int rows, int latents, int total, SparseSelection<T> selection)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        const int Buckets = 1 << 15;
+        int chunks = TopKKernels.ChunkCount(rows);
+        var merged = new long[Buckets];
+        bool nonFinite = false;
+        var gate = new object();
+        Parallel.For(0, chunks, () => new int[Buckets], (chunk, _, hist) =>
+        {
+            var (r0, r1) = TopKKernels.ChunkRange(chunk, rows);
+            int w = Vector<T>.Count;
+            for (int b = r0; b < r1; b++)
+            {
+                T* row = preBL + (long)b * latents;
+                int j = 0;
+                for (; j <= latents - w; j += w)
+                {
+                    var value = Vector.Load(row + j) + Vector.Load(biasL + j);
+                    var key = Vector.Max(value, Vector<T>.Zero) * Vector.Load(weightL + j);
+                    // NaN ≠ NaN; the value is checked apart because a vector max may drop a NaN operand.
+                    if (!Vector.EqualsAll(value, value) || !Vector.EqualsAll(key, key)) nonFinite = true;
+                    if (!Vector.GreaterThanAny(key, Vector<T>.Zero)) continue;
+                    for (int l = 0; l < w; l++) if (key[l] > T.Zero) hist[Bucket(key[l])]++;
+                }
+                for (; j < latents; j++)
+                {
+                    T key = Key(row[j] + biasL[j], weightL[j]);
+                    if (key > T.Zero) hist[Bucket(key)]++;
+                    else if (T.IsNaN(key) || T.IsNaN(row[j] + biasL[j])) nonFinite = true;
+                }
+            }
+            return hist;
+        }, hist =>
+        {
+            lock (gate) for (int h = 0; h < Buckets; h++) merged[h] += hist[h];
+        });
+        int cut = 0; long above = 0;
+        for (int h = Buckets - 1; h >= 0; h--)
+        {
+            if (above + merged[h] >= total) { cut = h; break; }
+            above += merged[h];
+        }
+        T floor = SmallestInBucket<T>(cut);
+        var perChunk = new List<(int Row, int Latent, T Value, T Key)>[chunks];
+        Parallel.For(0, chunks, chunk =>
+        {
+            var list = perChunk[chunk] = [];
+            var (r0, r1) = TopKKernels.ChunkRange(chunk, rows);
+            int w = Vector<T>.Count;
+            var floorV = new Vector<T>(floor);
+            for (int b = r0; b < r1; b++)
+            {
+                T* row = preBL + (long)b * latents;
+                int j = 0;
+                for (; j <= latents - w; j += w)
+                {
+                    var key = Vector.Max(Vector.Load(row + j) + Vector.Load(biasL + j), Vector<T>.Zero) * Vector.Load(weightL + j);
+                    if (!Vector.GreaterThanOrEqualAny(key, floorV)) continue;
+                    for (int l = 0; l < w; l++)
+                        if (key[l] > T.Zero && key[l] >= floor) list.Add((b, j + l, row[j + l] + biasL[j + l], key[l]));
+                }
+                for (; j < latents; j++)
+                {
+                    T value = row[j] + biasL[j], key = Key(value, weightL[j]);
+                    if (key > T.Zero && key >= floor) list.Add((b, j, value, key));
+                }
+            }
+        });
+        var candidates = perChunk.SelectMany(l => l).ToArray();
+        int candidateCount = candidates.Length;
+        T threshold = T.Zero; long tiesAllowed = long.MaxValue;
+        if (candidateCount > total)
+        {
+            var sorted = candidates.Where(c => Bucket(c.Key) == cut).Select(c => c.Key).ToArray();
+            Array.Sort(sorted);
+            int needed = (int)(total - above);
+            threshold = sorted[sorted.Length - needed];
+            int greater = 0;
+            foreach (var v in sorted) if (v > threshold) greater++;
+            tiesAllowed = needed - greater;
+        }
+        selection.Reset(rows, Math.Min(candidateCount, total));
+        int n = 0, nextRow = 0;
+        foreach (var (row, latent, value, key) in candidates)
+        {
+            bool keep = key > threshold || (candidateCount > total && key == threshold && tiesAllowed-- > 0);
+            if (!keep) continue;
+            while (nextRow <= row) selection.RowStart[nextRow++] = n;
+            selection.Latent[n] = latent; selection.Value[n] = value; n++;
+        }
+        while (nextRow <= rows) selection.RowStart[nextRow++] = n;
+        selection.Count = n;
+        selection.NonFinite = nonFinite;
+    }
+
+    /// <summary>The ranking key relu(v)·w, in the order of operations the autograd step uses.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static T Key<T>(T value, T weight) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        T.Max(value, T.Zero) * weight;
+
+    /// <summary>
+    /// For every latent l (parallel over fixed latent chunks), from its bucket of (gradient row, activation) pairs:
+    /// <c>gPreP[p] = ⟨grad[row_p], W_dec[l]⟩</c> (old W_dec), ∇W_dec[l] = Σ_p a_p·grad[row_p], ∇b_enc[l] = Σ_p gPreP[p];
+    /// then Adam on W_dec[l] and b_enc[l] (every latent: moments decay without gradient). W_dec <c>[L, X]</c>.
+    /// </summary>
+    public static void DecoderUpdate<T>(LatentBuckets<T> buckets, T* gradRowsX, int latents, int width, T* wDecLX, T* bEncL,
+        T* mWDec, T* vWDec, T* mBEnc, T* vBEnc, AdamCoefficients<T> adam, T[] gPreP)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int chunks = SparseKernels.LatentChunkCount(latents);
+        Parallel.For(0, chunks, () => new T[width], (chunk, _, scratch) =>
+        {
+            int l0 = (int)((long)latents * chunk / chunks), l1 = (int)((long)latents * (chunk + 1) / chunks);
+            fixed (T* gDec = scratch)
+            fixed (int* start = buckets.Start)
+            fixed (int* gradRow = buckets.GradRow)
+            fixed (T* activation = buckets.Activation)
+            fixed (T* gPre = gPreP)
+            {
+                for (int l = l0; l < l1; l++)
+                {
+                    long offset = (long)l * width;
+                    T* wDec = wDecLX + offset;
+                    new Span<T>(gDec, width).Clear();
+                    T gBias = T.Zero;
+                    for (int p = start[l]; p < start[l + 1]; p++)
+                    {
+                        T g = SparseKernels.DotAndAxpy(gradRowsX + (long)gradRow[p] * width, wDec, activation[p], gDec, width);
+                        gPre[p] = g;
+                        gBias += g;
+                    }
+                    SparseKernels.AdamRow(wDec, gDec, mWDec + offset, vWDec + offset, width, adam);
+                    SparseKernels.AdamRow(bEncL + l, &gBias, mBEnc + l, vBEnc + l, 1, adam);
+                }
+            }
+            return scratch;
+        }, _ => { });
+    }
+
+    /// <summary>
+    /// The encoder in its input-major layout <c>[X, L]</c>: ∇W_enc[j, l] = Σ_{p ∈ bucket l} gPreP[p]·x[row_p, j]
+    /// (a sparse xᵀ·G), then Adam on every entry. Parallel over tiles of <see cref="InputTile"/> inputs ×
+    /// <see cref="LatentTile"/> latents; each tile's gradient is built in a scratch block and applied row by
+    /// row (contiguous in l), so every thread owns its tile of W_enc and its moments.
+    /// </summary>
+    public static void EncoderUpdate<T>(LatentBuckets<T> buckets, T[] gPreP, T* xBX, int width, int latents,
+        T* wEncXL, T* mWEnc, T* vWEnc, AdamCoefficients<T> adam)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int inputTiles = (width + InputTile - 1) / InputTile, latentTiles = (latents + LatentTile - 1) / LatentTile;
+        Parallel.For(0, inputTiles * latentTiles, () => new T[InputTile * LatentTile + InputTile], (item, _, scratch) =>
+        {
+            int j0 = item / latentTiles * InputTile, j1 = Math.Min(width, j0 + InputTile), jw = j1 - j0;
+            int l0 = item % latentTiles * LatentTile, l1 = Math.Min(latents, l0 + LatentTile), lw = l1 - l0;
+            fixed (T* scratchPtr = scratch)
+            fixed (int* start = buckets.Start)
+            fixed (int* inputRow = buckets.InputRow)
+            fixed (T* gPre = gPreP)
+            {
+                T* tile = scratchPtr, acc = scratchPtr + InputTile * LatentTile;
+                new Span<T>(tile, jw * lw).Clear();
+                for (int l = l0; l < l1; l++)
+                {
+                    int p0 = start[l], p1 = start[l + 1];
+                    if (p0 == p1) continue;
+                    new Span<T>(acc, jw).Clear();
+                    for (int p = p0; p < p1; p++) SparseKernels.Axpy(gPre[p], xBX + (long)inputRow[p] * width + j0, acc, jw);
+                    for (int jj = 0; jj < jw; jj++) tile[jj * lw + (l - l0)] = acc[jj];
+                }
+                for (int jj = 0; jj < jw; jj++)
+                {
+                    long offset = (long)(j0 + jj) * latents + l0;
+                    SparseKernels.AdamRow(wEncXL + offset, tile + jj * lw, mWEnc + offset, vWEnc + offset, lw, adam);
+                }
+            }
+            return scratch;
+        }, _ => { });
+    }
+
+    /// <summary>
+    /// The dense alternative to <see cref="EncoderUpdate"/>'s gradient: G[b, l] = Σ gPreP over the pairs at (b, l)
+    /// (main and AuxK pairs can share one), into a zeroed <c>[B, L]</c> buffer, parallel over latent chunks;
+    /// the caller then forms ∇W_enc = xᵀ·G with one dense product.
+    /// </summary>
+    public static void ScatterPreGradients<T>(LatentBuckets<T> buckets, T[] gPreP, int latents, T* gBL) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int chunks = SparseKernels.LatentChunkCount(latents);
+        Parallel.For(0, chunks, chunk =>
+        {
+            int l0 = (int)((long)latents * chunk / chunks), l1 = (int)((long)latents * (chunk + 1) / chunks);
+            var start = buckets.Start; var inputRow = buckets.InputRow;
+            for (int l = l0; l < l1; l++)
+                for (int p = start[l]; p < start[l + 1]; p++) gBL[(long)inputRow[p] * latents + l] += gPreP[p];
+        });
+    }
+
+    /// <summary>Adam on a dense tensor of <paramref name="count"/> entries (gradient given), parallel over 64 fixed chunks.</summary>
+    public static void AdamDense<T>(T* p, T* g, T* m, T* v, long count, AdamCoefficients<T> adam) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        const int Chunks = 64;
+        Parallel.For(0, Chunks, chunk =>
+        {
+            long i0 = count * chunk / Chunks, i1 = count * (chunk + 1) / Chunks;
+            for (long i = i0; i < i1; i += int.MaxValue / 2)
+            {
+                int n = (int)Math.Min(i1 - i, int.MaxValue / 2);
+                SparseKernels.AdamRow(p + i, g + i, m + i, v + i, n, adam);
+            }
+        });
+    }
+
+    static T SmallestInBucket<T>(int bucket) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) { float f = BitConverter.UInt32BitsToSingle((uint)bucket << 16); return Unsafe.As<float, T>(ref f); }
+        double d = BitConverter.UInt64BitsToDouble((ulong)bucket << 48);
+        return Unsafe.As<double, T>(ref d);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int Bucket<T>(T positive) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return (int)(BitConverter.SingleToUInt32Bits(Unsafe.As<T, float>(ref positive)) >> 16);
+        return (int)(BitConverter.DoubleToUInt64Bits(Unsafe.As<T, double>(ref positive)) >> 48);
+    }
+}

@@ -1,0 +1,259 @@
+using System.Numerics;
+using SaeSharp.Internals;
+using SaeSharp.Training;
+using SaeSharp.Training.Fused;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SaeSharp.Crosscoders.Internals;
+
+/// <summary>
+/// The BatchTopK crosscoder step with a hand-derived sparse backward: the same loss, AuxK, Adam and training-state
+/// names as <see cref="CrosscoderStep"/>, so either resumes the other's optimizer state. With X = S·D, x as
+/// <c>[B, X]</c>, W_enc as <c>[X, L]</c> and W_dec as <c>[L, X]</c> (views of the stored tensors):
+/// pre = x·W_enc + b_enc (the one dense product); w_l = Σ_s ‖d_l^s‖; keep the B·K largest relu(pre)·w over the
+/// batch; x̂_b = b_dec + Σ_{l ∈ S_b} relu(pre_bl)·W_dec[l]. Backward with g_b = 2(x̂_b − x_b)/B (plus the AuxK rows
+/// 2α(ê_b − (x_b − x̂_b))/B for the top dead pre-activations, decoded without b_dec):
+/// g_pre[b,l] = ⟨g_b, W_dec[l]⟩; ∇W_dec[l] = Σ_b f_bl g_b; ∇b_enc[l] = Σ_b g_pre[b,l]; ∇W_enc[:, l] = Σ_b g_pre[b,l] x_b;
+/// ∇b_dec = Σ_b g_b. The selection mask and the weights w are constants (as in autograd, where they are
+/// computed without gradient). Only the selected latents carry gradient; Adam still updates every entry.
+/// </summary>
+/// <remarks>
+/// Unlike an SAE, the encoder reads raw x (no b_dec centring, so b_dec gets no encoder term), the decoders are
+/// free (no renormalisation, no gradient projection), and the encoder is stored input-major, so its gradient is
+/// formed tile by tile in that layout (<see cref="CrosscoderKernels.EncoderUpdate"/>) or, for comparison, as one
+/// dense product xᵀ·G (<see cref="EncoderGradientMode.Dense"/>). CPU tensors of float32 or float64 only.
+/// </remarks>
+internal sealed class FusedCrosscoderStep : ICrosscoderStep
+{
+    /// <summary>How ∇W_enc is formed.</summary>
+    internal enum EncoderGradientMode
+    {
+        /// <summary>Sparse xᵀ·G over the selected pairs, in tiles of the input-major layout, with Adam fused per tile.</summary>
+        Sparse,
+
+        /// <summary>G scattered into a dense <c>[B, L]</c> buffer, ∇W_enc = xᵀ·G by one GEMM, then a dense Adam pass.</summary>
+        Dense,
+    }
+
+    private readonly Crosscoder _crosscoder;
+    private readonly EncoderGradientMode _encoderGradient;
+    private readonly string[] _names;
+    private readonly Tensor[] _firstMoments, _secondMoments;
+    private long _step;
+    private Tensor? _preBL, _gradEncXL;
+    private object? _cpuState;
+
+    /// <summary>Trains <paramref name="crosscoder"/>'s parameters in place; build it after any dtype conversion.</summary>
+    /// <exception cref="SaeSharpException">The crosscoder is not BatchTopK, not on the CPU, or not float32/float64.</exception>
+    public FusedCrosscoderStep(Crosscoder crosscoder, EncoderGradientMode encoderGradient = EncoderGradientMode.Sparse)
+    {
+        if (crosscoder.Config.Sparsity != CrosscoderSparsity.BatchTopK)
+            throw new SaeSharpException($"the fused step serves the BatchTopK rule only, not {crosscoder.Config.Sparsity}; use the autograd step", field: "step");
+        var weight = crosscoder.EncoderWeightSDL;
+        if (weight.device_type != DeviceType.CPU || weight.dtype is not (ScalarType.Float32 or ScalarType.Float64))
+            throw new SaeSharpException($"the fused step needs float32 or float64 parameters on the CPU, got {weight.dtype} on {weight.device}; use the autograd step", field: "step");
+        _crosscoder = crosscoder;
+        _encoderGradient = encoderGradient;
+        var parameters = crosscoder.TrainableParameters;
+        _names = parameters.Select(p => p.Name).ToArray();
+        using var noGrad = no_grad();
+        _firstMoments = parameters.Select(p => zeros_like(p.Parameter).DetachFromDisposeScope()).ToArray();
+        _secondMoments = parameters.Select(p => zeros_like(p.Parameter).DetachFromDisposeScope()).ToArray();
+    }
+
+    /// <summary>Whether <paramref name="crosscoder"/> can train with this step (BatchTopK, CPU, float32 or float64).</summary>
+    public static bool Supports(Crosscoder crosscoder) =>
+        crosscoder.Config.Sparsity == CrosscoderSparsity.BatchTopK && crosscoder.EncoderWeightSDL.device_type == DeviceType.CPU
+        && crosscoder.EncoderWeightSDL.dtype is ScalarType.Float32 or ScalarType.Float64;
+
+    /// <summary>Adam steps taken so far.</summary>
+    public long StepCount => _step;
+
+    /// <inheritdoc />
+    public CrosscoderStepResult Step(Tensor xBSD, double learningRate, double l1Coefficient, Tensor deadMaskL, double auxKCoefficient, int auxKLatents)
+    {
+        int s = _crosscoder.SourceCount, d = _crosscoder.InputDim;
+        if (xBSD.dim() != 3 || xBSD.shape[1] != s || xBSD.shape[2] != d)
+            throw new SaeSharpException($"input has shape [{string.Join(", ", xBSD.shape)}], expected [B, {s}, {d}]", field: "x");
+        var dtype = _crosscoder.EncoderWeightSDL.dtype;
+        if (xBSD.dtype != dtype || xBSD.device_type != DeviceType.CPU)
+            throw new SaeSharpException($"input is {xBSD.dtype} on {xBSD.device}, expected {dtype} on the CPU like the parameters", field: "x");
+        using var noGrad = no_grad();
+        _crosscoder.train();
+        _step++;
+        return dtype == ScalarType.Float32
+            ? KernelStep<float>(xBSD, learningRate, deadMaskL, auxKCoefficient, auxKLatents)
+            : KernelStep<double>(xBSD, learningRate, deadMaskL, auxKCoefficient, auxKLatents);
+    }
+
+    /// <summary>Buffers reused from step to step.</summary>
+    private sealed class CpuState<T> where T : unmanaged
+    {
+        public readonly SparseSelection<T> Main = new(), Aux = new();
+        public readonly LatentBuckets<T> Buckets = new();
+        public T[] GradRowsX = [], SqErrB = [], AuxErrB = [], GradSumParts = [], NormSumL = [], GPreP = [];
+    }
+
+    private unsafe CrosscoderStepResult KernelStep<T>(Tensor xInput, double learningRate, Tensor deadMaskL, double auxKCoefficient, int auxKLatents)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int rows = (int)xInput.shape[0], sources = _crosscoder.SourceCount, dim = _crosscoder.InputDim, latents = _crosscoder.LatentCount;
+        int width = sources * dim;
+        var state = _cpuState as CpuState<T> ?? new CpuState<T>();
+        _cpuState = state;
+        using var xBSD = xInput.contiguous();
+        using var xBX = xBSD.view(rows, width);
+        if (_preBL is null || _preBL.shape[0] != rows)
+        {
+            _preBL?.Dispose();
+            _preBL = empty([rows, latents], xBX.dtype).DetachFromDisposeScope();
+        }
+        Tensor wEnc = _crosscoder.EncoderWeightSDL, wDec = _crosscoder.DecoderWeightLSD, bEnc = _crosscoder.EncoderBiasL, bDec = _crosscoder.DecoderBiasSD;
+        using (var wEncXL = wEnc.view(width, latents)) _preBL.addmm_(xBX, wEncXL, beta: 0, alpha: 1);
+
+        T* pre = Ptr<T>(_preBL), x = Ptr<T>(xBX);
+        T* wEncP = Ptr<T>(wEnc), wDecP = Ptr<T>(wDec), bEncP = Ptr<T>(bEnc), bDecP = Ptr<T>(bDec);
+        if (state.NormSumL.Length != latents) state.NormSumL = new T[latents];
+        var dead = FusedTopKTrainingStep.DeadLatents(deadMaskL);
+        int auxK = auxKCoefficient == 0 ? 0 : Math.Min(auxKLatents, dead.Length);
+        SparseSelection<T>? aux = auxK > 0 ? state.Aux : null;
+        fixed (T* normSum = state.NormSumL)
+        {
+            CrosscoderKernels.NormSums(wDecP, latents, sources, dim, normSum);
+            CrosscoderKernels.WeightedBatchTopK(pre, bEncP, normSum, rows, latents, checked(rows * _crosscoder.Config.K), state.Main);
+        }
+        if (aux is not null) TopKKernels.TopKPerRowAmong(pre, bEncP, rows, latents, dead, auxK, aux);
+
+        int gradRows = aux is null ? rows : 2 * rows;
+        int chunks = TopKKernels.ChunkCount(rows);
+        if (state.GradRowsX.Length < (long)gradRows * width) state.GradRowsX = GC.AllocateUninitializedArray<T>(checked(gradRows * width));
+        if (state.SqErrB.Length < rows) { state.SqErrB = new T[rows]; state.AuxErrB = new T[rows]; }
+        if (state.GradSumParts.Length < chunks * width) state.GradSumParts = new T[chunks * width];
+        var firedL = zeros(latents, ScalarType.Float32);
+        var adam = AdamCoefficients<T>.Create(learningRate, AdamOptimizer.Beta1, AdamOptimizer.Beta2, AdamOptimizer.Epsilon, _step);
+        double sqErrSum = 0, auxErrSum = 0;
+        var squaredErrorS = new double[sources];
+        fixed (T* gradRowsX = state.GradRowsX)
+        fixed (T* sqErr = state.SqErrB)
+        fixed (T* auxErr = state.AuxErrB)
+        {
+            SparseKernels.Decode(x, bDecP, wDecP, rows, width, state.Main, aux, T.CreateChecked(auxKCoefficient), gradRowsX, sqErr, auxErr, state.GradSumParts);
+            SparseKernels.BucketByLatent(state.Main, aux, latents, state.Buckets, (float*)TensorMemory.Address(firedL));
+            if (state.GPreP.Length < state.Buckets.Count) state.GPreP = new T[state.Buckets.Count];
+            CrosscoderKernels.DecoderUpdate(state.Buckets, gradRowsX, latents, width, wDecP, bEncP,
+                Ptr<T>(_firstMoments[1]), Ptr<T>(_secondMoments[1]), Ptr<T>(_firstMoments[2]), Ptr<T>(_secondMoments[2]), adam, state.GPreP);
+            if (_encoderGradient == EncoderGradientMode.Sparse)
+            {
+                CrosscoderKernels.EncoderUpdate(state.Buckets, state.GPreP, x, width, latents, wEncP, Ptr<T>(_firstMoments[0]), Ptr<T>(_secondMoments[0]), adam);
+            }
+            else
+            {
+                // The pre-activations are spent: their buffer holds G.
+                _preBL.zero_();
+                CrosscoderKernels.ScatterPreGradients(state.Buckets, state.GPreP, latents, pre);
+                _gradEncXL ??= empty([width, latents], xBX.dtype).DetachFromDisposeScope();
+                using (var xXB = xBX.t()) _gradEncXL.addmm_(xXB, _preBL, beta: 0, alpha: 1);
+                CrosscoderKernels.AdamDense(wEncP, Ptr<T>(_gradEncXL), Ptr<T>(_firstMoments[0]), Ptr<T>(_secondMoments[0]), (long)width * latents, adam);
+            }
+
+            // ∇b_dec = Σ_b g_b (the AuxK decode has no b_dec), reduced in fixed chunk order.
+            var gBDec = new T[width];
+            for (int c = 0; c < chunks; c++) for (int j = 0; j < width; j++) gBDec[j] += state.GradSumParts[c * width + j];
+            fixed (T* g = gBDec) SparseKernels.AdamRow(bDecP, g, Ptr<T>(_firstMoments[3]), Ptr<T>(_secondMoments[3]), width, adam);
+
+            for (int b = 0; b < rows; b++) sqErrSum += double.CreateChecked(sqErr[b]);
+            if (aux is not null) for (int b = 0; b < rows; b++) auxErrSum += double.CreateChecked(auxErr[b]);
+            // Per-source squared error from the main gradient rows g = 2e/B (metrics only).
+            double toError = rows / 2.0;
+            for (int b = 0; b < rows; b++)
+                for (int si = 0; si < sources; si++)
+                {
+                    T* g = gradRowsX + (long)b * width + si * dim;
+                    double sum = 0;
+                    for (int j = 0; j < dim; j++) { double e = double.CreateChecked(g[j]) * toError; sum += e * e; }
+                    squaredErrorS[si] += sum;
+                }
+        }
+
+        var main = state.Main;
+        T minKey = T.PositiveInfinity;
+        for (int b = 0; b < rows; b++)
+            for (int p = main.RowStart[b]; p < main.RowStart[b + 1]; p++)
+            {
+                T key = CrosscoderKernels.Key(main.Value[p], state.NormSumL[main.Latent[p]]);
+                if (key > T.Zero && key < minKey) minKey = key;
+            }
+        double recon = sqErrSum / rows, auxLoss = auxErrSum / rows;
+        double loss = main.NonFinite ? double.NaN : recon + auxKCoefficient * auxLoss;
+        var dtype = xBX.dtype;
+        return new CrosscoderStepResult(
+            tensor(loss, dtype), zeros([], dtype), tensor(auxLoss, dtype),
+            tensor(squaredErrorS), tensor(SourceVariance(x, rows, sources, dim)), tensor(main.Count / (double)rows),
+            firedL, T.IsPositiveInfinity(minKey) ? null : tensor(double.CreateChecked(minKey), dtype));
+    }
+
+    /// <summary>Per source, Σ_b ‖x_b^s − mean_B(x^s)‖², two-pass in double (the FVU denominators).</summary>
+    private static unsafe double[] SourceVariance<T>(T* xBX, int rows, int sources, int dim) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int width = sources * dim;
+        var mean = new double[width];
+        for (long b = 0; b < rows; b++)
+            for (int j = 0; j < width; j++) mean[j] += double.CreateTruncating(xBX[b * width + j]);
+        for (int j = 0; j < width; j++) mean[j] /= rows;
+        var varianceS = new double[sources];
+        for (long b = 0; b < rows; b++)
+            for (int j = 0; j < width; j++)
+            {
+                double dev = double.CreateTruncating(xBX[b * width + j]) - mean[j];
+                varianceS[j / dim] += dev * dev;
+            }
+        return varianceS;
+    }
+
+    private static unsafe T* Ptr<T>(Tensor t) where T : unmanaged => (T*)TensorMemory.Address(t);
+
+    /// <inheritdoc />
+    public IReadOnlyList<(string Name, Tensor Tensor)> OptimizerState()
+    {
+        var state = new List<(string, Tensor)>();
+        for (int i = 0; i < _names.Length; i++)
+        {
+            state.Add(($"adam.m.{_names[i]}", _firstMoments[i]));
+            state.Add(($"adam.v.{_names[i]}", _secondMoments[i]));
+        }
+        state.Add(("adam.step", tensor(_step)));
+        return state;
+    }
+
+    /// <inheritdoc />
+    public void LoadOptimizerState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        using var noGrad = no_grad();
+        for (int i = 0; i < _names.Length; i++)
+        {
+            _firstMoments[i].copy_(Required($"adam.m.{_names[i]}", _firstMoments[i]));
+            _secondMoments[i].copy_(Required($"adam.v.{_names[i]}", _secondMoments[i]));
+        }
+        if (!state.TryGetValue("adam.step", out var step))
+            throw new SaeSharpException("training state lacks adam.step", field: "adam.step");
+        _step = step.item<long>();
+
+        Tensor Required(string name, Tensor like)
+        {
+            if (!state.TryGetValue(name, out var value))
+                throw new SaeSharpException("training state lacks this optimizer tensor", field: name);
+            if (!value.shape.SequenceEqual(like.shape))
+                throw new SaeSharpException($"shape [{string.Join(", ", value.shape)}] does not match the crosscoder's [{string.Join(", ", like.shape)}]", field: name);
+            return value;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _preBL?.Dispose(); _gradEncXL?.Dispose();
+        foreach (var t in _firstMoments) t.Dispose();
+        foreach (var t in _secondMoments) t.Dispose();
+    }
+}

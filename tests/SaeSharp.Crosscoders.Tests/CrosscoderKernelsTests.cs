@@ -1,0 +1,137 @@
+using System.Numerics;
+using SaeSharp.Crosscoders.Internals;
+using SaeSharp.Internals;
+using SaeSharp.Training;
+using SaeSharp.Training.Fused;
+using static TorchSharp.torch;
+using Mode = SaeSharp.Crosscoders.Internals.FusedCrosscoderStep.EncoderGradientMode;
+
+namespace SaeSharp.Crosscoders.Tests;
+
+/// <summary>The crosscoder's vectorised, parallel kernels against their plain scalar twins.</summary>
+[Collection("Torch")]
+public sealed unsafe class CrosscoderKernelsTests
+{
+    [Theory]
+    [InlineData(1, 3, 5)]
+    [InlineData(2, 37, 70)]
+    [InlineData(3, 64, 129)]
+    public void NormSums_RandomDecoder_MatchesPlainLoops(int sources, int dim, int latents)
+    {
+        var random = new Random(sources * dim + latents);
+        var wDec = Enumerable.Range(0, latents * sources * dim).Select(_ => random.NextDouble() - 0.5).ToArray();
+        var actual = new double[latents];
+        fixed (double* w = wDec) fixed (double* a = actual) CrosscoderKernels.NormSums(w, latents, sources, dim, a);
+        var expected = CrosscoderScalarKernels.NormSums(wDec, latents, sources, dim);
+        for (int l = 0; l < latents; l++) Assert.Equal(expected[l], actual[l], 1e-13);
+
+        var wDec32 = wDec.Select(v => (float)v).ToArray();
+        var actual32 = new float[latents];
+        fixed (float* w = wDec32) fixed (float* a = actual32) CrosscoderKernels.NormSums(w, latents, sources, dim, a);
+        var expected32 = CrosscoderScalarKernels.NormSums(wDec32, latents, sources, dim);
+        for (int l = 0; l < latents; l++) Assert.True(Math.Abs(expected32[l] - actual32[l]) <= 1e-5f * expected32[l], $"latent {l}");
+    }
+
+    [Theory]
+    [InlineData(37, 203, 7, false)]
+    [InlineData(64, 1024, 32, false)]
+    [InlineData(16, 40, 4, true)]
+    [InlineData(5, 9, 50, false)]
+    public void WeightedBatchTopK_Float32_MatchesFullSort(int rows, int latents, int k, bool manyTies) =>
+        CheckWeightedBatchTopK<float>(rows, latents, k, manyTies);
+
+    [Theory]
+    [InlineData(33, 150, 5, false)]
+    [InlineData(16, 40, 4, true)]
+    public void WeightedBatchTopK_Float64_MatchesFullSort(int rows, int latents, int k, bool manyTies) =>
+        CheckWeightedBatchTopK<double>(rows, latents, k, manyTies);
+
+    private static void CheckWeightedBatchTopK<T>(int rows, int latents, int k, bool manyTies) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var random = new Random(rows * latents + k);
+        // Ties: values on a coarse grid and weights from {1, 2}, so many keys are equal and the cut falls inside a tie.
+        T Value() => T.CreateChecked(manyTies ? Math.Round(random.NextDouble() * 8 - 4) / 4 : random.NextDouble() * 2 - 1);
+        var pre = Enumerable.Range(0, rows * latents).Select(_ => Value()).ToArray();
+        var bias = Enumerable.Range(0, latents).Select(_ => manyTies ? T.Zero : T.CreateChecked(random.NextDouble() * 0.2)).ToArray();
+        var weight = Enumerable.Range(0, latents).Select(_ => T.CreateChecked(manyTies ? random.Next(1, 3) : random.NextDouble() * 3)).ToArray();
+        int total = rows * k;
+        var selection = new SparseSelection<T>();
+        fixed (T* p = pre) fixed (T* b = bias) fixed (T* w = weight) CrosscoderKernels.WeightedBatchTopK(p, b, w, rows, latents, total, selection);
+        var expected = CrosscoderScalarKernels.WeightedBatchTopK(pre, bias, weight, rows, latents, total);
+        var actual = new T[rows * latents];
+        for (int r = 0; r < rows; r++)
+            for (int e = selection.RowStart[r]; e < selection.RowStart[r + 1]; e++) actual[r * latents + selection.Latent[e]] = selection.Value[e];
+        Assert.Equal(expected, actual);
+        Assert.Equal(expected.Count(v => v != T.Zero), selection.Count);
+        Assert.True(selection.Count <= total);
+        Assert.False(selection.NonFinite);
+    }
+
+    [Fact]
+    public void WeightedBatchTopK_NaNPreActivation_FlagsNonFinite()
+    {
+        var pre = Enumerable.Range(0, 4 * 40).Select(i => i == 77 ? float.NaN : i % 5 - 1f).ToArray();
+        var weight = Enumerable.Repeat(1f, 40).ToArray();
+        var selection = new SparseSelection<float>();
+        fixed (float* p = pre) fixed (float* b = new float[40]) fixed (float* w = weight) CrosscoderKernels.WeightedBatchTopK(p, b, w, 4, 40, 8, selection);
+        Assert.True(selection.NonFinite);
+        Assert.Equal(8, selection.Count);
+    }
+
+    /// <summary>
+    /// The whole fused step (dense product, norms, selection, AuxK, decode, decoder and encoder kernels, Adam) against
+    /// the plain twin of the same math on arrays, over two steps; shapes with tails (X not a multiple of the vector
+    /// width or the input tile, L over one latent tile).
+    /// </summary>
+    [Theory]
+    [InlineData(false, 2, 12, 40, 16, 4, false)]
+    [InlineData(false, 3, 23, 1100, 8, 6, false)]
+    [InlineData(true, 3, 23, 1100, 8, 6, false)]
+    [InlineData(false, 2, 12, 40, 16, 4, true)]
+    public void FusedCrosscoderStep_TwoSteps_MatchesScalarTwin(bool denseEncoder, int sources, int dim, int latents, int rows, int k, bool float32)
+    {
+        if (float32) Check<float>(ScalarType.Float32, 1e-5);
+        else Check<double>(ScalarType.Float64, 1e-12);
+
+        void Check<T>(ScalarType dtype, double tolerance) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        {
+            using var scope = NewDisposeScope();
+            using var crosscoder = FusedCrosscoderStepTests.Make(sources, dim, latents, k, dtype);
+            var parameters = crosscoder.TrainableParameters.Select(p => TensorMemory.Span<T>(p.Parameter).ToArray()).ToArray();
+            var m = parameters.Select(p => new T[p.Length]).ToArray();
+            var v = parameters.Select(p => new T[p.Length]).ToArray();
+            var deadMaskL = FusedCrosscoderStepTests.DeadMask(latents, anyDead: true);
+            var dead = Enumerable.Range(0, latents).Select(l => l % 3 == 1).ToArray();
+            using var step = new FusedCrosscoderStep(crosscoder, denseEncoder ? Mode.Dense : Mode.Sparse);
+            for (int i = 1; i <= 2; i++)
+            {
+                var xBSD = FusedCrosscoderStepTests.Batch(rows, sources, dim, dtype, seed: 40 + i);
+                using var result = step.Step(xBSD, 1e-2, 0, deadMaskL, 0.25, 5);
+                var adam = AdamCoefficients<T>.Create(1e-2, AdamOptimizer.Beta1, AdamOptimizer.Beta2, AdamOptimizer.Epsilon, i);
+                var (squaredError, auxError) = CrosscoderScalarKernels.Step(TensorMemory.Span<T>(xBSD).ToArray(), rows, sources, dim, latents, k,
+                    dead, T.CreateChecked(0.25), 5, parameters[0], parameters[2], parameters[1], parameters[3], [m[0], m[1], m[2], m[3]], [v[0], v[1], v[2], v[3]], adam);
+                Assert.Equal((squaredError + 0.25 * auxError) / rows, result.Loss.to_type(ScalarType.Float64).item<double>(), tolerance * 10);
+            }
+            // The twin's moment order is W_enc, W_dec, b_enc, b_dec: the crosscoder's training-state order.
+            var state = step.OptimizerState().ToDictionary(e => e.Name, e => e.Tensor);
+            foreach (var ((name, parameter), index) in crosscoder.TrainableParameters.Select((p, i) => (p, i)))
+            {
+                Close(parameters[index], TensorMemory.Span<T>(parameter).ToArray(), name);
+                Close(m[index], TensorMemory.Span<T>(state[$"adam.m.{name}"]).ToArray(), $"adam.m.{name}");
+                Close(v[index], TensorMemory.Span<T>(state[$"adam.v.{name}"]).ToArray(), $"adam.v.{name}");
+            }
+
+            void Close(T[] expected, T[] actual, string what)
+            {
+                double diff = 0, norm = 0;
+                for (int j = 0; j < expected.Length; j++)
+                {
+                    double e = double.CreateChecked(expected[j]), a = double.CreateChecked(actual[j]);
+                    diff += (e - a) * (e - a); norm += e * e;
+                }
+                Assert.True(norm > 0, $"{what} is zero");
+                Assert.True(Math.Sqrt(diff / norm) < tolerance, $"{what}: relative difference {Math.Sqrt(diff / norm):E3}");
+            }
+        }
+    }
+}
