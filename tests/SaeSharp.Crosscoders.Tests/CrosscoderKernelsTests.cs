@@ -32,26 +32,44 @@ public sealed unsafe class CrosscoderKernelsTests
         for (int l = 0; l < latents; l++) Assert.True(Math.Abs(expected32[l] - actual32[l]) <= 1e-5f * expected32[l], $"latent {l}");
     }
 
-    [Theory]
-    [InlineData(37, 203, 7, false)]
-    [InlineData(64, 1024, 32, false)]
-    [InlineData(16, 40, 4, true)]
-    [InlineData(5, 9, 50, false)]
-    public void WeightedBatchTopK_Float32_MatchesFullSort(int rows, int latents, int k, bool manyTies) =>
-        CheckWeightedBatchTopK<float>(rows, latents, k, manyTies);
+    /// <summary>How the test batch is made.</summary>
+    public enum Pattern
+    {
+        /// <summary>Uniform random values.</summary>
+        Random,
+
+        /// <summary>Values on a coarse grid and weights from {1, 2}: many equal keys, the cut falls inside a tie.</summary>
+        Ties,
+
+        /// <summary>The rows the kernel samples (every 8th) hold far larger values: its first floor guess is too high and the fallback must run.</summary>
+        SampledRowsLarger,
+    }
 
     [Theory]
-    [InlineData(33, 150, 5, false)]
-    [InlineData(16, 40, 4, true)]
-    public void WeightedBatchTopK_Float64_MatchesFullSort(int rows, int latents, int k, bool manyTies) =>
-        CheckWeightedBatchTopK<double>(rows, latents, k, manyTies);
+    [InlineData(37, 203, 7, Pattern.Random)]
+    [InlineData(64, 1024, 32, Pattern.Random)]
+    [InlineData(512, 300, 16, Pattern.Random)]
+    [InlineData(16, 40, 4, Pattern.Ties)]
+    [InlineData(300, 40, 4, Pattern.Ties)]
+    [InlineData(256, 64, 4, Pattern.SampledRowsLarger)]
+    [InlineData(5, 9, 50, Pattern.Random)]
+    public void WeightedBatchTopK_Float32_MatchesFullSort(int rows, int latents, int k, Pattern pattern) =>
+        CheckWeightedBatchTopK<float>(rows, latents, k, pattern);
 
-    private static void CheckWeightedBatchTopK<T>(int rows, int latents, int k, bool manyTies) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    [Theory]
+    [InlineData(33, 150, 5, Pattern.Random)]
+    [InlineData(16, 40, 4, Pattern.Ties)]
+    [InlineData(256, 64, 4, Pattern.SampledRowsLarger)]
+    public void WeightedBatchTopK_Float64_MatchesFullSort(int rows, int latents, int k, Pattern pattern) =>
+        CheckWeightedBatchTopK<double>(rows, latents, k, pattern);
+
+    private static void CheckWeightedBatchTopK<T>(int rows, int latents, int k, Pattern pattern) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var random = new Random(rows * latents + k);
-        // Ties: values on a coarse grid and weights from {1, 2}, so many keys are equal and the cut falls inside a tie.
-        T Value() => T.CreateChecked(manyTies ? Math.Round(random.NextDouble() * 8 - 4) / 4 : random.NextDouble() * 2 - 1);
-        var pre = Enumerable.Range(0, rows * latents).Select(_ => Value()).ToArray();
+        bool manyTies = pattern == Pattern.Ties;
+        T Value(int index) => T.CreateChecked(manyTies ? Math.Round(random.NextDouble() * 8 - 4) / 4
+            : (random.NextDouble() * 2 - 1) * (pattern == Pattern.SampledRowsLarger && index / latents % 8 == 0 ? 100 : 1));
+        var pre = Enumerable.Range(0, rows * latents).Select(Value).ToArray();
         var bias = Enumerable.Range(0, latents).Select(_ => manyTies ? T.Zero : T.CreateChecked(random.NextDouble() * 0.2)).ToArray();
         var weight = Enumerable.Range(0, latents).Select(_ => T.CreateChecked(manyTies ? random.Next(1, 3) : random.NextDouble() * 3)).ToArray();
         int total = rows * k;

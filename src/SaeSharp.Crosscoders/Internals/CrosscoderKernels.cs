@@ -21,6 +21,13 @@ internal static unsafe class CrosscoderKernels
     /// <summary>Latents per encoder tile: the tile's gradient (64 × 1024 values) stays in L2.</summary>
     internal const int LatentTile = 1024;
 
+    /// <summary>
+    /// Row stride of a tile's gradient block: one cache line more than <see cref="LatentTile"/>, so the 64 values
+    /// written per latent (one per input row, a whole stride apart) fall in different L1 sets instead of aliasing
+    /// 4 KiB apart; the next 15 latents then hit the same 64 lines while they are still in L1.
+    /// </summary>
+    private const int TileStride = LatentTile + 16;
+
     /// <summary>w_l = Σ_s ‖W_dec[l, s, :]‖ for every latent, parallel over latent chunks. W_dec <c>[L, S, D]</c> → <c>[L]</c>.</summary>
     public static void NormSums<T>(T* wDecLSD, int latents, int sources, int dim, T* normSumL) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -45,84 +52,44 @@ internal static unsafe class CrosscoderKernels
     /// BatchTopK on the weighted activations: the <paramref name="total"/> largest positive
     /// <c>relu(pre + bias) · weight</c> of the whole batch (fewer when fewer are positive), as a per-row selection
     /// in latent order holding the raw values <c>pre + bias</c> (so the activation is exactly relu of the
-    /// pre-activation). Same exact method as <see cref="TopKKernels.BatchTopK"/>: a histogram of the keys' top 16
-    /// bits finds the bucket holding the cut, only that bucket is sorted; ties at the cut go to the earliest
-    /// (row, latent). NaN pre-activations or weights set <see cref="SparseSelection{T}.NonFinite"/>.
+    /// pre-activation); ties at the cut go to the earliest (row, latent). NaN pre-activations or weights set
+    /// <see cref="SparseSelection{T}.NonFinite"/>.
     /// </summary>
+    /// <remarks>
+    /// Exact whatever the data; fast when the batch is large: a histogram of the keys' top 16 bits over a strided
+    /// sample of rows guesses a floor that about twice <paramref name="total"/> keys exceed, one vectorised pass
+    /// collects the keys at or above it (rarely more than the guess), and only the candidates are ranked (a
+    /// histogram over them, then a sort of the bucket holding the cut). When the guess proves too high (fewer
+    /// than <paramref name="total"/> candidates), the floor is recomputed from a histogram of every row, which
+    /// cannot miss.
+    /// </remarks>
     public static void WeightedBatchTopK<T>(T* preBL, T* biasL, T* weightL, int rows, int latents, int total, SparseSelection<T> selection)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        const int Buckets = 1 << 15;
-        int chunks = TopKKernels.ChunkCount(rows);
-        var merged = new long[Buckets];
-        bool nonFinite = false;
-        var gate = new object();
-        Parallel.For(0, chunks, () => new int[Buckets], (chunk, _, hist) =>
+        int sampleStride = rows >= 256 ? 8 : 1;
+        long sampledRows = (rows + sampleStride - 1) / sampleStride;
+        long target = (long)Math.Ceiling(2.0 * total * sampledRows / rows) + 64;
+        T floor = HistogramFloor(preBL, biasL, weightL, rows, latents, sampleStride, target);
+        var (candidates, nonFinite) = Collect(preBL, biasL, weightL, rows, latents, floor);
+        if (candidates.Length < total && floor > T.Zero)
         {
-            var (r0, r1) = TopKKernels.ChunkRange(chunk, rows);
-            int w = Vector<T>.Count;
-            for (int b = r0; b < r1; b++)
-            {
-                T* row = preBL + (long)b * latents;
-                int j = 0;
-                for (; j <= latents - w; j += w)
-                {
-                    var value = Vector.Load(row + j) + Vector.Load(biasL + j);
-                    var key = Vector.Max(value, Vector<T>.Zero) * Vector.Load(weightL + j);
-                    // NaN ≠ NaN; the value is checked apart because a vector max may drop a NaN operand.
-                    if (!Vector.EqualsAll(value, value) || !Vector.EqualsAll(key, key)) nonFinite = true;
-                    if (!Vector.GreaterThanAny(key, Vector<T>.Zero)) continue;
-                    for (int l = 0; l < w; l++) if (key[l] > T.Zero) hist[Bucket(key[l])]++;
-                }
-                for (; j < latents; j++)
-                {
-                    T key = Key(row[j] + biasL[j], weightL[j]);
-                    if (key > T.Zero) hist[Bucket(key)]++;
-                    else if (T.IsNaN(key) || T.IsNaN(row[j] + biasL[j])) nonFinite = true;
-                }
-            }
-            return hist;
-        }, hist =>
-        {
-            lock (gate) for (int h = 0; h < Buckets; h++) merged[h] += hist[h];
-        });
-        int cut = 0; long above = 0;
-        for (int h = Buckets - 1; h >= 0; h--)
-        {
-            if (above + merged[h] >= total) { cut = h; break; }
-            above += merged[h];
+            floor = HistogramFloor(preBL, biasL, weightL, rows, latents, 1, total);
+            (candidates, nonFinite) = Collect(preBL, biasL, weightL, rows, latents, floor);
         }
-        T floor = SmallestInBucket<T>(cut);
-        var perChunk = new List<(int Row, int Latent, T Value, T Key)>[chunks];
-        Parallel.For(0, chunks, chunk =>
-        {
-            var list = perChunk[chunk] = [];
-            var (r0, r1) = TopKKernels.ChunkRange(chunk, rows);
-            int w = Vector<T>.Count;
-            var floorV = new Vector<T>(floor);
-            for (int b = r0; b < r1; b++)
-            {
-                T* row = preBL + (long)b * latents;
-                int j = 0;
-                for (; j <= latents - w; j += w)
-                {
-                    var key = Vector.Max(Vector.Load(row + j) + Vector.Load(biasL + j), Vector<T>.Zero) * Vector.Load(weightL + j);
-                    if (!Vector.GreaterThanOrEqualAny(key, floorV)) continue;
-                    for (int l = 0; l < w; l++)
-                        if (key[l] > T.Zero && key[l] >= floor) list.Add((b, j + l, row[j + l] + biasL[j + l], key[l]));
-                }
-                for (; j < latents; j++)
-                {
-                    T value = row[j] + biasL[j], key = Key(value, weightL[j]);
-                    if (key > T.Zero && key >= floor) list.Add((b, j, value, key));
-                }
-            }
-        });
-        var candidates = perChunk.SelectMany(l => l).ToArray();
+
         int candidateCount = candidates.Length;
         T threshold = T.Zero; long tiesAllowed = long.MaxValue;
         if (candidateCount > total)
         {
+            const int Buckets = 1 << 15;
+            var hist = new int[Buckets];
+            foreach (var c in candidates) hist[Bucket(c.Key)]++;
+            int cut = 0; long above = 0;
+            for (int h = Buckets - 1; h >= 0; h--)
+            {
+                if (above + hist[h] >= total) { cut = h; break; }
+                above += hist[h];
+            }
             var sorted = candidates.Where(c => Bucket(c.Key) == cut).Select(c => c.Key).ToArray();
             Array.Sort(sorted);
             int needed = (int)(total - above);
@@ -143,6 +110,90 @@ internal static unsafe class CrosscoderKernels
         while (nextRow <= rows) selection.RowStart[nextRow++] = n;
         selection.Count = n;
         selection.NonFinite = nonFinite;
+    }
+
+    /// <summary>
+    /// The smallest value of the highest histogram bucket (top 16 bits of the positive keys, over every
+    /// <paramref name="stride"/>-th row) at or above which at least <paramref name="target"/> keys lie; 0 when
+    /// fewer are positive. Integer counts, so the merge order of the per-worker histograms does not matter.
+    /// </summary>
+    static T HistogramFloor<T>(T* preBL, T* biasL, T* weightL, int rows, int latents, int stride, long target)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        const int Buckets = 1 << 15;
+        int sampled = (rows + stride - 1) / stride;
+        var merged = new long[Buckets];
+        var gate = new object();
+        Parallel.For(0, TopKKernels.ChunkCount(sampled), () => new int[Buckets], (chunk, _, hist) =>
+        {
+            var (s0, s1) = TopKKernels.ChunkRange(chunk, sampled);
+            int w = Vector<T>.Count;
+            for (int sample = s0; sample < s1; sample++)
+            {
+                T* row = preBL + (long)sample * stride * latents;
+                int j = 0;
+                for (; j <= latents - w; j += w)
+                {
+                    var key = Vector.Max(Vector.Load(row + j) + Vector.Load(biasL + j), Vector<T>.Zero) * Vector.Load(weightL + j);
+                    if (!Vector.GreaterThanAny(key, Vector<T>.Zero)) continue;
+                    for (int l = 0; l < w; l++) if (key[l] > T.Zero) hist[Bucket(key[l])]++;
+                }
+                for (; j < latents; j++)
+                {
+                    T key = Key(row[j] + biasL[j], weightL[j]);
+                    if (key > T.Zero) hist[Bucket(key)]++;
+                }
+            }
+            return hist;
+        }, hist =>
+        {
+            lock (gate) for (int h = 0; h < Buckets; h++) merged[h] += hist[h];
+        });
+        long above = 0;
+        for (int h = Buckets - 1; h > 0; h--)
+        {
+            above += merged[h];
+            if (above >= target) return SmallestInBucket<T>(h);
+        }
+        return T.Zero;
+    }
+
+    /// <summary>Every positive key at or above <paramref name="floor"/> with its row, latent and raw value, in (row, latent) order; also whether a NaN was seen.</summary>
+    static ((int Row, int Latent, T Value, T Key)[] Candidates, bool NonFinite) Collect<T>(T* preBL, T* biasL, T* weightL, int rows, int latents, T floor)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int chunks = TopKKernels.ChunkCount(rows);
+        var perChunk = new List<(int Row, int Latent, T Value, T Key)>[chunks];
+        bool nonFinite = false;
+        Parallel.For(0, chunks, chunk =>
+        {
+            var list = perChunk[chunk] = [];
+            var (r0, r1) = TopKKernels.ChunkRange(chunk, rows);
+            int w = Vector<T>.Count;
+            var floorV = new Vector<T>(floor);
+            for (int b = r0; b < r1; b++)
+            {
+                T* row = preBL + (long)b * latents;
+                int j = 0;
+                for (; j <= latents - w; j += w)
+                {
+                    var value = Vector.Load(row + j) + Vector.Load(biasL + j);
+                    var key = Vector.Max(value, Vector<T>.Zero) * Vector.Load(weightL + j);
+                    // NaN ≠ NaN; the value is checked apart because a vector max may drop a NaN operand.
+                    if (!Vector.EqualsAll(value, value) || !Vector.EqualsAll(key, key)) nonFinite = true;
+                    if (!Vector.GreaterThanOrEqualAny(key, floorV)) continue;
+                    for (int l = 0; l < w; l++)
+                        if (key[l] > T.Zero && key[l] >= floor) list.Add((b, j + l, value[l], key[l]));
+                }
+                for (; j < latents; j++)
+                {
+                    T value = row[j] + biasL[j], key = Key(value, weightL[j]);
+                    if (key > T.Zero && key >= floor) list.Add((b, j, value, key));
+                    else if (T.IsNaN(key) || T.IsNaN(value)) nonFinite = true;
+                }
+            }
+        });
+        return (perChunk.SelectMany(l => l).ToArray(), nonFinite);
     }
 
     /// <summary>The ranking key relu(v)·w, in the order of operations the autograd step uses.</summary>
@@ -200,7 +251,7 @@ internal static unsafe class CrosscoderKernels
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int inputTiles = (width + InputTile - 1) / InputTile, latentTiles = (latents + LatentTile - 1) / LatentTile;
-        Parallel.For(0, inputTiles * latentTiles, () => new T[InputTile * LatentTile + InputTile], (item, _, scratch) =>
+        Parallel.For(0, inputTiles * latentTiles, () => new T[InputTile * TileStride + InputTile], (item, _, scratch) =>
         {
             int j0 = item / latentTiles * InputTile, j1 = Math.Min(width, j0 + InputTile), jw = j1 - j0;
             int l0 = item % latentTiles * LatentTile, l1 = Math.Min(latents, l0 + LatentTile), lw = l1 - l0;
@@ -209,20 +260,20 @@ internal static unsafe class CrosscoderKernels
             fixed (int* inputRow = buckets.InputRow)
             fixed (T* gPre = gPreP)
             {
-                T* tile = scratchPtr, acc = scratchPtr + InputTile * LatentTile;
-                new Span<T>(tile, jw * lw).Clear();
+                T* tile = scratchPtr, acc = scratchPtr + InputTile * TileStride;
+                new Span<T>(tile, jw * TileStride).Clear();
                 for (int l = l0; l < l1; l++)
                 {
                     int p0 = start[l], p1 = start[l + 1];
                     if (p0 == p1) continue;
                     new Span<T>(acc, jw).Clear();
                     for (int p = p0; p < p1; p++) SparseKernels.Axpy(gPre[p], xBX + (long)inputRow[p] * width + j0, acc, jw);
-                    for (int jj = 0; jj < jw; jj++) tile[jj * lw + (l - l0)] = acc[jj];
+                    for (int jj = 0; jj < jw; jj++) tile[jj * TileStride + (l - l0)] = acc[jj];
                 }
                 for (int jj = 0; jj < jw; jj++)
                 {
                     long offset = (long)(j0 + jj) * latents + l0;
-                    SparseKernels.AdamRow(wEncXL + offset, tile + jj * lw, mWEnc + offset, vWEnc + offset, lw, adam);
+                    SparseKernels.AdamRow(wEncXL + offset, tile + jj * TileStride, mWEnc + offset, vWEnc + offset, lw, adam);
                 }
             }
             return scratch;

@@ -67,6 +67,9 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         crosscoder.Config.Sparsity == CrosscoderSparsity.BatchTopK && crosscoder.EncoderWeightSDL.device_type == DeviceType.CPU
         && crosscoder.EncoderWeightSDL.dtype is ScalarType.Float32 or ScalarType.Float64;
 
+    /// <summary>When set, each step adds its per-part wall time here.</summary>
+    internal CrosscoderStepTimings? Timings { get; set; }
+
     /// <summary>Adam steps taken so far.</summary>
     public long StepCount => _step;
 
@@ -100,6 +103,8 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
     {
         int rows = (int)xInput.shape[0], sources = _crosscoder.SourceCount, dim = _crosscoder.InputDim, latents = _crosscoder.LatentCount;
         int width = sources * dim;
+        var timings = Timings;
+        timings?.Start();
         var state = _cpuState as CpuState<T> ?? new CpuState<T>();
         _cpuState = state;
         using var xBSD = xInput.contiguous();
@@ -111,6 +116,7 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         }
         Tensor wEnc = _crosscoder.EncoderWeightSDL, wDec = _crosscoder.DecoderWeightLSD, bEnc = _crosscoder.EncoderBiasL, bDec = _crosscoder.DecoderBiasSD;
         using (var wEncXL = wEnc.view(width, latents)) _preBL.addmm_(xBX, wEncXL, beta: 0, alpha: 1);
+        timings?.Lap(0);
 
         T* pre = Ptr<T>(_preBL), x = Ptr<T>(xBX);
         T* wEncP = Ptr<T>(wEnc), wDecP = Ptr<T>(wDec), bEncP = Ptr<T>(bEnc), bDecP = Ptr<T>(bDec);
@@ -123,7 +129,9 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
             CrosscoderKernels.NormSums(wDecP, latents, sources, dim, normSum);
             CrosscoderKernels.WeightedBatchTopK(pre, bEncP, normSum, rows, latents, checked(rows * _crosscoder.Config.K), state.Main);
         }
+        timings?.Lap(1);
         if (aux is not null) TopKKernels.TopKPerRowAmong(pre, bEncP, rows, latents, dead, auxK, aux);
+        timings?.Lap(2);
 
         int gradRows = aux is null ? rows : 2 * rows;
         int chunks = TopKKernels.ChunkCount(rows);
@@ -139,10 +147,13 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         fixed (T* auxErr = state.AuxErrB)
         {
             SparseKernels.Decode(x, bDecP, wDecP, rows, width, state.Main, aux, T.CreateChecked(auxKCoefficient), gradRowsX, sqErr, auxErr, state.GradSumParts);
+            timings?.Lap(3);
             SparseKernels.BucketByLatent(state.Main, aux, latents, state.Buckets, (float*)TensorMemory.Address(firedL));
+            timings?.Lap(4);
             if (state.GPreP.Length < state.Buckets.Count) state.GPreP = new T[state.Buckets.Count];
             CrosscoderKernels.DecoderUpdate(state.Buckets, gradRowsX, latents, width, wDecP, bEncP,
                 Ptr<T>(_firstMoments[1]), Ptr<T>(_secondMoments[1]), Ptr<T>(_firstMoments[2]), Ptr<T>(_secondMoments[2]), adam, state.GPreP);
+            timings?.Lap(5);
             if (_encoderGradient == EncoderGradientMode.Sparse)
             {
                 CrosscoderKernels.EncoderUpdate(state.Buckets, state.GPreP, x, width, latents, wEncP, Ptr<T>(_firstMoments[0]), Ptr<T>(_secondMoments[0]), adam);
@@ -156,6 +167,7 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
                 using (var xXB = xBX.t()) _gradEncXL.addmm_(xXB, _preBL, beta: 0, alpha: 1);
                 CrosscoderKernels.AdamDense(wEncP, Ptr<T>(_gradEncXL), Ptr<T>(_firstMoments[0]), Ptr<T>(_secondMoments[0]), (long)width * latents, adam);
             }
+            timings?.Lap(6);
 
             // ∇b_dec = Σ_b g_b (the AuxK decode has no b_dec), reduced in fixed chunk order.
             var gBDec = new T[width];
@@ -187,10 +199,13 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         double recon = sqErrSum / rows, auxLoss = auxErrSum / rows;
         double loss = main.NonFinite ? double.NaN : recon + auxKCoefficient * auxLoss;
         var dtype = xBX.dtype;
-        return new CrosscoderStepResult(
+        var result = new CrosscoderStepResult(
             tensor(loss, dtype), zeros([], dtype), tensor(auxLoss, dtype),
             tensor(squaredErrorS), tensor(SourceVariance(x, rows, sources, dim)), tensor(main.Count / (double)rows),
             firedL, T.IsPositiveInfinity(minKey) ? null : tensor(double.CreateChecked(minKey), dtype));
+        timings?.Lap(7);
+        if (timings is not null) timings.Steps++;
+        return result;
     }
 
     /// <summary>Per source, Σ_b ‖x_b^s − mean_B(x^s)‖², two-pass in double (the FVU denominators).</summary>
