@@ -141,7 +141,7 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         var firedL = zeros(latents, ScalarType.Float32);
         var adam = AdamCoefficients<T>.Create(learningRate, AdamOptimizer.Beta1, AdamOptimizer.Beta2, AdamOptimizer.Epsilon, _step);
         double sqErrSum = 0, auxErrSum = 0;
-        var squaredErrorS = new double[sources];
+        double[] squaredErrorS, varianceS;
         fixed (T* gradRowsX = state.GradRowsX)
         fixed (T* sqErr = state.SqErrB)
         fixed (T* auxErr = state.AuxErrB)
@@ -176,16 +176,7 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
 
             for (int b = 0; b < rows; b++) sqErrSum += double.CreateChecked(sqErr[b]);
             if (aux is not null) for (int b = 0; b < rows; b++) auxErrSum += double.CreateChecked(auxErr[b]);
-            // Per-source squared error from the main gradient rows g = 2e/B (metrics only).
-            double toError = rows / 2.0;
-            for (int b = 0; b < rows; b++)
-                for (int si = 0; si < sources; si++)
-                {
-                    T* g = gradRowsX + (long)b * width + si * dim;
-                    double sum = 0;
-                    for (int j = 0; j < dim; j++) { double e = double.CreateChecked(g[j]) * toError; sum += e * e; }
-                    squaredErrorS[si] += sum;
-                }
+            (squaredErrorS, varianceS) = SourceMetrics(gradRowsX, x, rows, sources, dim);
         }
 
         var main = state.Main;
@@ -201,29 +192,54 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         var dtype = xBX.dtype;
         var result = new CrosscoderStepResult(
             tensor(loss, dtype), zeros([], dtype), tensor(auxLoss, dtype),
-            tensor(squaredErrorS), tensor(SourceVariance(x, rows, sources, dim)), tensor(main.Count / (double)rows),
+            tensor(squaredErrorS), tensor(varianceS), tensor(main.Count / (double)rows),
             firedL, T.IsPositiveInfinity(minKey) ? null : tensor(double.CreateChecked(minKey), dtype));
         timings?.Lap(7);
         if (timings is not null) timings.Steps++;
         return result;
     }
 
-    /// <summary>Per source, Σ_b ‖x_b^s − mean_B(x^s)‖², two-pass in double (the FVU denominators).</summary>
-    private static unsafe double[] SourceVariance<T>(T* xBX, int rows, int sources, int dim) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>
+    /// Per source, the squared error Σ_b ‖e_b^s‖² recovered from the main gradient rows g = 2e/B, and the FVU
+    /// denominator Σ_b ‖x_b^s − mean_B(x^s)‖² (two passes); in double over fixed row chunks merged in order.
+    /// </summary>
+    private static unsafe (double[] SquaredErrorS, double[] VarianceS) SourceMetrics<T>(T* gradBX, T* xBX, int rows, int sources, int dim)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int width = sources * dim;
+        int width = sources * dim, chunks = TopKKernels.ChunkCount(rows);
+        double toError = rows / 2.0;
+        var sumParts = new double[chunks * width];
+        var errorParts = new double[chunks * sources];
+        var varianceParts = new double[chunks * sources];
+        Parallel.For(0, chunks, c =>
+        {
+            var (r0, r1) = TopKKernels.ChunkRange(c, rows);
+            for (long b = r0; b < r1; b++)
+                for (int j = 0; j < width; j++)
+                {
+                    sumParts[c * width + j] += double.CreateTruncating(xBX[b * width + j]);
+                    double e = double.CreateTruncating(gradBX[b * width + j]) * toError;
+                    errorParts[c * sources + j / dim] += e * e;
+                }
+        });
         var mean = new double[width];
-        for (long b = 0; b < rows; b++)
-            for (int j = 0; j < width; j++) mean[j] += double.CreateTruncating(xBX[b * width + j]);
+        for (int c = 0; c < chunks; c++) for (int j = 0; j < width; j++) mean[j] += sumParts[c * width + j];
         for (int j = 0; j < width; j++) mean[j] /= rows;
+        Parallel.For(0, chunks, c =>
+        {
+            var (r0, r1) = TopKKernels.ChunkRange(c, rows);
+            for (long b = r0; b < r1; b++)
+                for (int j = 0; j < width; j++)
+                {
+                    double dev = double.CreateTruncating(xBX[b * width + j]) - mean[j];
+                    varianceParts[c * sources + j / dim] += dev * dev;
+                }
+        });
+        var squaredErrorS = new double[sources];
         var varianceS = new double[sources];
-        for (long b = 0; b < rows; b++)
-            for (int j = 0; j < width; j++)
-            {
-                double dev = double.CreateTruncating(xBX[b * width + j]) - mean[j];
-                varianceS[j / dim] += dev * dev;
-            }
-        return varianceS;
+        for (int c = 0; c < chunks; c++)
+            for (int si = 0; si < sources; si++) { squaredErrorS[si] += errorParts[c * sources + si]; varianceS[si] += varianceParts[c * sources + si]; }
+        return (squaredErrorS, varianceS);
     }
 
     private static unsafe T* Ptr<T>(Tensor t) where T : unmanaged => (T*)TensorMemory.Address(t);
