@@ -39,6 +39,37 @@ public sealed class BenchCommandTests
     }
 
     [Fact]
+    public void Bench_CrosscoderQuickJson_PrintsConsistentReport()
+    {
+        var (code, stdout, stderr) = Run("bench", "--crosscoder", "--quick", "--json", "--sources", "3", "--d", "16", "--m", "64", "--k", "4", "--batch", "64", "--dead-fraction", "0.25");
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        var r = json.RootElement;
+        Assert.Equal("crosscoder", r.GetProperty("kind").GetString());
+        Assert.Equal(3, r.GetProperty("sources").GetInt32());
+        Assert.Equal(16, r.GetProperty("d").GetInt32());
+        Assert.Equal(64, r.GetProperty("m").GetInt32());
+        Assert.Equal(64, r.GetProperty("batch").GetInt32());
+        Assert.Equal(0.25, r.GetProperty("dead_fraction").GetDouble());
+        double fused = r.GetProperty("tokens_per_s_fused").GetDouble();
+        double ceiling = r.GetProperty("ceiling_tokens_per_s").GetDouble();
+        Assert.True(fused > 0 && ceiling > 0 && r.GetProperty("tokens_per_s_autograd").GetDouble() > 0
+            && r.GetProperty("tokens_per_s_fused_dense_encoder_grad").GetDouble() > 0);
+        Assert.Equal(2.0 * 64 * 3 * 16 * 64 / 1e9, r.GetProperty("encoder_gemm_gflop").GetDouble(), 1e-3);
+        Assert.Equal(fused / ceiling, r.GetProperty("fraction_of_ceiling").GetDouble(), 2e-3);
+        Assert.Equal(64 / (r.GetProperty("fused_step_ms").GetDouble() / 1000), fused, fused * 2e-2);
+    }
+
+    [Fact]
+    public void Bench_CrosscoderKAboveLatentCount_ExitsWithError()
+    {
+        var (code, stdout, stderr) = Run("bench", "--crosscoder", "--json", "--m", "8", "--k", "9");
+        Assert.Equal(2, code);
+        Assert.Contains("k must be in [1, m=8]", stderr);
+        Assert.Equal("", stdout);
+    }
+
+    [Fact]
     public void Bench_KAboveLatentCount_ExitsWithError()
     {
         var (code, stdout, stderr) = Run("bench", "--json", "--m", "8", "--k", "9");
