@@ -74,7 +74,14 @@ public sealed unsafe class CrosscoderKernelsTests
         var weight = Enumerable.Range(0, latents).Select(_ => T.CreateChecked(manyTies ? random.Next(1, 3) : random.NextDouble() * 3)).ToArray();
         int total = rows * k;
         var selection = new SparseSelection<T>();
-        fixed (T* p = pre) fixed (T* b = bias) fixed (T* w = weight) CrosscoderKernels.WeightedBatchTopK(p, b, w, rows, latents, total, selection);
+        var scratch = new WeightedSelectionScratch<T>();
+        fixed (T* p = pre) fixed (T* b = bias) fixed (T* w = weight)
+        {
+            // A first call on other data leaves the reused buffers dirty: the second must not depend on them.
+            var other = Enumerable.Range(0, rows * latents).Select(i => T.CreateChecked(i % 7)).ToArray();
+            fixed (T* o = other) CrosscoderKernels.WeightedBatchTopK(o, b, w, rows, latents, total, selection, scratch);
+            CrosscoderKernels.WeightedBatchTopK(p, b, w, rows, latents, total, selection, scratch);
+        }
         var expected = CrosscoderScalarKernels.WeightedBatchTopK(pre, bias, weight, rows, latents, total);
         var actual = new T[rows * latents];
         for (int r = 0; r < rows; r++)
@@ -91,7 +98,7 @@ public sealed unsafe class CrosscoderKernelsTests
         var pre = Enumerable.Range(0, 4 * 40).Select(i => i == 77 ? float.NaN : i % 5 - 1f).ToArray();
         var weight = Enumerable.Repeat(1f, 40).ToArray();
         var selection = new SparseSelection<float>();
-        fixed (float* p = pre) fixed (float* b = new float[40]) fixed (float* w = weight) CrosscoderKernels.WeightedBatchTopK(p, b, w, 4, 40, 8, selection);
+        fixed (float* p = pre) fixed (float* b = new float[40]) fixed (float* w = weight) CrosscoderKernels.WeightedBatchTopK(p, b, w, 4, 40, 8, selection, new WeightedSelectionScratch<float>());
         Assert.True(selection.NonFinite);
         Assert.Equal(8, selection.Count);
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using SaeSharp.Training.Fused;
@@ -28,11 +29,41 @@ internal static unsafe class CrosscoderKernels
     /// </summary>
     private const int TileStride = LatentTile + 16;
 
+    /// <summary>Elements of work below which a kernel runs its chunks inline: waking pool threads costs more than it saves (the demo's size).</summary>
+    internal const long ParallelThreshold = 1 << 18;
+
+    /// <summary>
+    /// Runs <paramref name="body"/> for every chunk, in parallel when <paramref name="work"/> (elements touched)
+    /// pays for it, else inline in order. Each chunk writes only its own outputs, so the results are the same either way.
+    /// </summary>
+    internal static void ForChunks(int chunks, long work, Action<int> body)
+    {
+        if (work < ParallelThreshold || chunks == 1)
+        {
+            for (int c = 0; c < chunks; c++) body(c);
+            return;
+        }
+        Parallel.For(0, chunks, body);
+    }
+
+    /// <summary><see cref="ForChunks(int, long, Action{int})"/> with a per-worker local (scratch buffers, histograms).</summary>
+    internal static void ForChunks<TLocal>(int chunks, long work, Func<TLocal> init, Func<int, TLocal, TLocal> body, Action<TLocal> finish)
+    {
+        if (work < ParallelThreshold || chunks == 1)
+        {
+            var local = init();
+            for (int c = 0; c < chunks; c++) local = body(c, local);
+            finish(local);
+            return;
+        }
+        Parallel.For(0, chunks, init, (c, _, local) => body(c, local), finish);
+    }
+
     /// <summary>w_l = Σ_s ‖W_dec[l, s, :]‖ for every latent, parallel over latent chunks. W_dec <c>[L, S, D]</c> → <c>[L]</c>.</summary>
     public static void NormSums<T>(T* wDecLSD, int latents, int sources, int dim, T* normSumL) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int chunks = SparseKernels.LatentChunkCount(latents);
-        Parallel.For(0, chunks, chunk =>
+        ForChunks(chunks, (long)latents * sources * dim, chunk =>
         {
             int l0 = (int)((long)latents * chunk / chunks), l1 = (int)((long)latents * (chunk + 1) / chunks);
             for (int l = l0; l < l1; l++)
@@ -63,45 +94,52 @@ internal static unsafe class CrosscoderKernels
     /// than <paramref name="total"/> candidates), the floor is recomputed from a histogram of every row, which
     /// cannot miss.
     /// </remarks>
-    public static void WeightedBatchTopK<T>(T* preBL, T* biasL, T* weightL, int rows, int latents, int total, SparseSelection<T> selection)
+    public static void WeightedBatchTopK<T>(T* preBL, T* biasL, T* weightL, int rows, int latents, int total, SparseSelection<T> selection,
+        WeightedSelectionScratch<T> scratch)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int sampleStride = rows >= 256 ? 8 : 1;
         long sampledRows = (rows + sampleStride - 1) / sampleStride;
         long target = (long)Math.Ceiling(2.0 * total * sampledRows / rows) + 64;
         T floor = HistogramFloor(preBL, biasL, weightL, rows, latents, sampleStride, target);
-        var (candidates, nonFinite) = Collect(preBL, biasL, weightL, rows, latents, floor);
-        if (candidates.Length < total && floor > T.Zero)
+        bool nonFinite = Collect(preBL, biasL, weightL, rows, latents, floor, scratch);
+        if (scratch.Count < total && floor > T.Zero)
         {
             floor = HistogramFloor(preBL, biasL, weightL, rows, latents, 1, total);
-            (candidates, nonFinite) = Collect(preBL, biasL, weightL, rows, latents, floor);
+            nonFinite = Collect(preBL, biasL, weightL, rows, latents, floor, scratch);
         }
 
-        int candidateCount = candidates.Length;
+        var candidates = scratch.All;
+        int candidateCount = scratch.Count;
         T threshold = T.Zero; long tiesAllowed = long.MaxValue;
         if (candidateCount > total)
         {
             const int Buckets = 1 << 15;
-            var hist = new int[Buckets];
-            foreach (var c in candidates) hist[Bucket(c.Key)]++;
+            var hist = RentZeroed<int>(Buckets);
+            for (int i = 0; i < candidateCount; i++) hist[Bucket(candidates[i].Key)]++;
             int cut = 0; long above = 0;
             for (int h = Buckets - 1; h >= 0; h--)
             {
                 if (above + hist[h] >= total) { cut = h; break; }
                 above += hist[h];
             }
-            var sorted = candidates.Where(c => Bucket(c.Key) == cut).Select(c => c.Key).ToArray();
-            Array.Sort(sorted);
+            ArrayPool<int>.Shared.Return(hist);
+            if (scratch.CutKeys.Length < hist[cut]) scratch.CutKeys = new T[hist[cut]];
+            var sorted = scratch.CutKeys;
+            int inCut = 0;
+            for (int i = 0; i < candidateCount; i++) if (Bucket(candidates[i].Key) == cut) sorted[inCut++] = candidates[i].Key;
+            Array.Sort(sorted, 0, inCut);
             int needed = (int)(total - above);
-            threshold = sorted[sorted.Length - needed];
+            threshold = sorted[inCut - needed];
             int greater = 0;
-            foreach (var v in sorted) if (v > threshold) greater++;
+            for (int i = 0; i < inCut; i++) if (sorted[i] > threshold) greater++;
             tiesAllowed = needed - greater;
         }
         selection.Reset(rows, Math.Min(candidateCount, total));
         int n = 0, nextRow = 0;
-        foreach (var (row, latent, value, key) in candidates)
+        for (int i = 0; i < candidateCount; i++)
         {
+            var (row, latent, value, key) = candidates[i];
             bool keep = key > threshold || (candidateCount > total && key == threshold && tiesAllowed-- > 0);
             if (!keep) continue;
             while (nextRow <= row) selection.RowStart[nextRow++] = n;
@@ -117,14 +155,14 @@ internal static unsafe class CrosscoderKernels
     /// <paramref name="stride"/>-th row) at or above which at least <paramref name="target"/> keys lie; 0 when
     /// fewer are positive. Integer counts, so the merge order of the per-worker histograms does not matter.
     /// </summary>
-    static T HistogramFloor<T>(T* preBL, T* biasL, T* weightL, int rows, int latents, int stride, long target)
+    internal static T HistogramFloor<T>(T* preBL, T* biasL, T* weightL, int rows, int latents, int stride, long target)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         const int Buckets = 1 << 15;
         int sampled = (rows + stride - 1) / stride;
-        var merged = new long[Buckets];
+        var merged = RentZeroed<long>(Buckets);
         var gate = new object();
-        Parallel.For(0, TopKKernels.ChunkCount(sampled), () => new int[Buckets], (chunk, _, hist) =>
+        ForChunks(TopKKernels.ChunkCount(sampled), (long)sampled * latents, () => RentZeroed<int>(Buckets), (chunk, hist) =>
         {
             var (s0, s1) = TopKKernels.ChunkRange(chunk, sampled);
             int w = Vector<T>.Count;
@@ -136,7 +174,11 @@ internal static unsafe class CrosscoderKernels
                 {
                     var key = Vector.Max(Vector.Load(row + j) + Vector.Load(biasL + j), Vector<T>.Zero) * Vector.Load(weightL + j);
                     if (!Vector.GreaterThanAny(key, Vector<T>.Zero)) continue;
-                    for (int l = 0; l < w; l++) if (key[l] > T.Zero) hist[Bucket(key[l])]++;
+                    for (int l = j; l < j + w; l++)
+                    {
+                        T laneKey = Key(row[l] + biasL[l], weightL[l]);
+                        if (laneKey > T.Zero) hist[Bucket(laneKey)]++;
+                    }
                 }
                 for (; j < latents; j++)
                 {
@@ -148,26 +190,33 @@ internal static unsafe class CrosscoderKernels
         }, hist =>
         {
             lock (gate) for (int h = 0; h < Buckets; h++) merged[h] += hist[h];
+            ArrayPool<int>.Shared.Return(hist);
         });
         long above = 0;
+        T floor = T.Zero;
         for (int h = Buckets - 1; h > 0; h--)
         {
             above += merged[h];
-            if (above >= target) return SmallestInBucket<T>(h);
+            if (above >= target) { floor = SmallestInBucket<T>(h); break; }
         }
-        return T.Zero;
+        ArrayPool<long>.Shared.Return(merged);
+        return floor;
     }
 
-    /// <summary>Every positive key at or above <paramref name="floor"/> with its row, latent and raw value, in (row, latent) order; also whether a NaN was seen.</summary>
-    static ((int Row, int Latent, T Value, T Key)[] Candidates, bool NonFinite) Collect<T>(T* preBL, T* biasL, T* weightL, int rows, int latents, T floor)
+    /// <summary>
+    /// Every positive key at or above <paramref name="floor"/> with its row, latent and raw value, into
+    /// <see cref="WeightedSelectionScratch{T}.All"/> in (row, latent) order; returns whether a NaN was seen.
+    /// </summary>
+    internal static bool Collect<T>(T* preBL, T* biasL, T* weightL, int rows, int latents, T floor, WeightedSelectionScratch<T> scratch)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int chunks = TopKKernels.ChunkCount(rows);
-        var perChunk = new List<(int Row, int Latent, T Value, T Key)>[chunks];
+        scratch.EnsureChunks(chunks);
         bool nonFinite = false;
-        Parallel.For(0, chunks, chunk =>
+        ForChunks(chunks, (long)rows * latents, chunk =>
         {
-            var list = perChunk[chunk] = [];
+            var buffer = scratch.Chunks[chunk];
+            int n = 0;
             var (r0, r1) = TopKKernels.ChunkRange(chunk, rows);
             int w = Vector<T>.Count;
             var floorV = new Vector<T>(floor);
@@ -182,18 +231,37 @@ internal static unsafe class CrosscoderKernels
                     // NaN ≠ NaN; the value is checked apart because a vector max may drop a NaN operand.
                     if (!Vector.EqualsAll(value, value) || !Vector.EqualsAll(key, key)) nonFinite = true;
                     if (!Vector.GreaterThanOrEqualAny(key, floorV)) continue;
-                    for (int l = 0; l < w; l++)
-                        if (key[l] > T.Zero && key[l] >= floor) list.Add((b, j + l, value[l], key[l]));
+                    for (int l = j; l < j + w; l++) Offer(b, l, row[l] + biasL[l]);
                 }
                 for (; j < latents; j++)
                 {
-                    T value = row[j] + biasL[j], key = Key(value, weightL[j]);
-                    if (key > T.Zero && key >= floor) list.Add((b, j, value, key));
-                    else if (T.IsNaN(key) || T.IsNaN(value)) nonFinite = true;
+                    T value = row[j] + biasL[j];
+                    if (T.IsNaN(value) || T.IsNaN(Key(value, weightL[j]))) nonFinite = true;
+                    Offer(b, j, value);
                 }
             }
+            scratch.Chunks[chunk] = buffer;
+            scratch.ChunkCounts[chunk] = n;
+
+            void Offer(int b, int l, T value)
+            {
+                T key = Key(value, weightL[l]);
+                if (!(key > T.Zero && key >= floor)) return;
+                if (n == buffer.Length) Array.Resize(ref buffer, Math.Max(256, 2 * n));
+                buffer[n++] = new(b, l, value, key);
+            }
         });
-        return (perChunk.SelectMany(l => l).ToArray(), nonFinite);
+        int count = 0;
+        for (int c = 0; c < chunks; c++) count += scratch.ChunkCounts[c];
+        if (scratch.All.Length < count) scratch.All = new WeightedSelectionScratch<T>.Candidate[Math.Max(count, 2 * scratch.All.Length)];
+        int at = 0;
+        for (int c = 0; c < chunks; c++)
+        {
+            Array.Copy(scratch.Chunks[c], 0, scratch.All, at, scratch.ChunkCounts[c]);
+            at += scratch.ChunkCounts[c];
+        }
+        scratch.Count = count;
+        return nonFinite;
     }
 
     /// <summary>The ranking key relu(v)·w, in the order of operations the autograd step uses.</summary>
@@ -211,7 +279,7 @@ internal static unsafe class CrosscoderKernels
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int chunks = SparseKernels.LatentChunkCount(latents);
-        Parallel.For(0, chunks, () => new T[width], (chunk, _, scratch) =>
+        ForChunks(chunks, (long)latents * width, () => new T[width], (chunk, scratch) =>
         {
             int l0 = (int)((long)latents * chunk / chunks), l1 = (int)((long)latents * (chunk + 1) / chunks);
             fixed (T* gDec = scratch)
@@ -251,7 +319,7 @@ internal static unsafe class CrosscoderKernels
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int inputTiles = (width + InputTile - 1) / InputTile, latentTiles = (latents + LatentTile - 1) / LatentTile;
-        Parallel.For(0, inputTiles * latentTiles, () => new T[InputTile * TileStride + InputTile], (item, _, scratch) =>
+        ForChunks(inputTiles * latentTiles, (long)width * latents, () => new T[InputTile * TileStride + InputTile], (item, scratch) =>
         {
             int j0 = item / latentTiles * InputTile, j1 = Math.Min(width, j0 + InputTile), jw = j1 - j0;
             int l0 = item % latentTiles * LatentTile, l1 = Math.Min(latents, l0 + LatentTile), lw = l1 - l0;
@@ -288,7 +356,7 @@ internal static unsafe class CrosscoderKernels
     public static void ScatterPreGradients<T>(LatentBuckets<T> buckets, T[] gPreP, int latents, T* gBL) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int chunks = SparseKernels.LatentChunkCount(latents);
-        Parallel.For(0, chunks, chunk =>
+        ForChunks(chunks, buckets.Count, chunk =>
         {
             int l0 = (int)((long)latents * chunk / chunks), l1 = (int)((long)latents * (chunk + 1) / chunks);
             var start = buckets.Start; var inputRow = buckets.InputRow;
@@ -301,7 +369,7 @@ internal static unsafe class CrosscoderKernels
     public static void AdamDense<T>(T* p, T* g, T* m, T* v, long count, AdamCoefficients<T> adam) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         const int Chunks = 64;
-        Parallel.For(0, Chunks, chunk =>
+        ForChunks(Chunks, count, chunk =>
         {
             long i0 = count * chunk / Chunks, i1 = count * (chunk + 1) / Chunks;
             for (long i = i0; i < i1; i += int.MaxValue / 2)
@@ -310,6 +378,14 @@ internal static unsafe class CrosscoderKernels
                 SparseKernels.AdamRow(p + i, g + i, m + i, v + i, n, adam);
             }
         });
+    }
+
+    /// <summary>A pooled array of at least <paramref name="length"/> entries, the first <paramref name="length"/> zeroed (histograms are too large to allocate per step).</summary>
+    static TElement[] RentZeroed<TElement>(int length)
+    {
+        var array = ArrayPool<TElement>.Shared.Rent(length);
+        Array.Clear(array, 0, length);
+        return array;
     }
 
     static T SmallestInBucket<T>(int bucket) where T : unmanaged

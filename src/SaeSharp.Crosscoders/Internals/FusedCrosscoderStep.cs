@@ -95,6 +95,7 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
     {
         public readonly SparseSelection<T> Main = new(), Aux = new();
         public readonly LatentBuckets<T> Buckets = new();
+        public readonly WeightedSelectionScratch<T> Selection = new();
         public T[] GradRowsX = [], SqErrB = [], AuxErrB = [], GradSumParts = [], NormSumL = [], GPreP = [];
     }
 
@@ -127,7 +128,7 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         fixed (T* normSum = state.NormSumL)
         {
             CrosscoderKernels.NormSums(wDecP, latents, sources, dim, normSum);
-            CrosscoderKernels.WeightedBatchTopK(pre, bEncP, normSum, rows, latents, checked(rows * _crosscoder.Config.K), state.Main);
+            CrosscoderKernels.WeightedBatchTopK(pre, bEncP, normSum, rows, latents, checked(rows * _crosscoder.Config.K), state.Main, state.Selection);
         }
         timings?.Lap(1);
         if (aux is not null) TopKKernels.TopKPerRowAmong(pre, bEncP, rows, latents, dead, auxK, aux);
@@ -211,7 +212,7 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         var sumParts = new double[chunks * width];
         var errorParts = new double[chunks * sources];
         var varianceParts = new double[chunks * sources];
-        Parallel.For(0, chunks, c =>
+        CrosscoderKernels.ForChunks(chunks, (long)rows * width, c =>
         {
             var (r0, r1) = TopKKernels.ChunkRange(c, rows);
             for (long b = r0; b < r1; b++)
@@ -225,7 +226,7 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         var mean = new double[width];
         for (int c = 0; c < chunks; c++) for (int j = 0; j < width; j++) mean[j] += sumParts[c * width + j];
         for (int j = 0; j < width; j++) mean[j] /= rows;
-        Parallel.For(0, chunks, c =>
+        CrosscoderKernels.ForChunks(chunks, (long)rows * width, c =>
         {
             var (r0, r1) = TopKKernels.ChunkRange(c, rows);
             for (long b = r0; b < r1; b++)
