@@ -73,8 +73,10 @@ internal static class CrosscoderThroughput
         using (var encoder = new ThroughputRunner.EncoderProduct(new ThroughputShape(width, shape.L, shape.K, shape.Batch), xBSD.view(shape.Batch, width), wEncLX, reps))
         {
             // Interleaved, so that load from other processes falls on the step and its ceiling alike.
-            (fusedMs, encoderMs) = ThroughputRunner.InterleavedMedianMs(reps.FusedWarmup, reps.FusedTimed,
-                () => fused.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose(), encoder.Run);
+            Action fusedStep = () => fused.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose();
+            WarmUp(fusedStep, reps.FusedWarmup);
+            WarmUp(encoder.Run, reps.GemmWarmup);
+            (fusedMs, encoderMs) = ThroughputRunner.InterleavedMedianMs(0, reps.FusedTimed, fusedStep, encoder.Run);
             if (profile)
             {
                 fused.Timings = new CrosscoderStepTimings();
@@ -84,19 +86,35 @@ internal static class CrosscoderThroughput
         }
         using (var crosscoder = Crosscoder.Create(config, seed: 1))
         using (var dense = new FusedCrosscoderStep(crosscoder, FusedCrosscoderStep.EncoderGradientMode.Dense))
-            denseMs = ThroughputRunner.MedianMs(reps.FusedWarmup, reps.FusedTimed,
-                () => dense.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose());
+        {
+            Action denseStep = () => dense.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose();
+            WarmUp(denseStep, reps.FusedWarmup);
+            denseMs = ThroughputRunner.MedianMs(0, reps.FusedTimed, denseStep);
+        }
         if (includeAutograd)
         {
             using var crosscoder = Crosscoder.Create(config, seed: 1);
             using var autograd = new CrosscoderStep(crosscoder);
-            autogradMs = ThroughputRunner.MedianMs(reps.AutogradWarmup, reps.AutogradTimed, () =>
+            Action autogradStep = () =>
             {
                 using var stepScope = NewDisposeScope();
                 autograd.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose();
-            });
+            };
+            WarmUp(autogradStep, reps.AutogradWarmup);
+            autogradMs = ThroughputRunner.MedianMs(0, reps.AutogradTimed, autogradStep);
         }
         return new CrosscoderThroughputReport(shape, get_num_threads(), every > 0 ? 1.0 / every : 0,
             fusedMs, denseMs, autogradMs, encoderMs, loadBefore, ThroughputRunner.LoadAverage(), parts);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> at least <paramref name="minimum"/> times, then on until 40 calls or 3 s: the
+    /// JIT promotes a method to optimised code only after about 30 calls, so at small shapes a couple of warm-up
+    /// steps would time unoptimised kernels (a real run takes thousands of steps).
+    /// </summary>
+    static void WarmUp(Action action, int minimum)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < minimum || (i < 40 && clock.Elapsed.TotalSeconds < 3); i++) action();
     }
 }
