@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using SaeSharp.Training.Fused;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -45,7 +46,8 @@ internal sealed record CrosscoderThroughputReport(
 /// Crosscoder training throughput: the fused BatchTopK step (sparse encoder gradient, the default; and the
 /// dense-GEMM encoder gradient variant) against the autograd step, on one random batch, beside the machine's
 /// ceiling measured in the same process: the encoder's dense product alone, <c>[B, S·D] × [S·D, L]</c> into a
-/// reused buffer, as tokens/s. Each variant trains its own copy of one seeded crosscoder.
+/// reused buffer, as tokens/s. Each variant trains its own copy of one seeded crosscoder; the two fused variants
+/// and the ceiling are timed in alternation, the (much slower) autograd step on its own afterwards.
 /// </summary>
 internal static class CrosscoderThroughput
 {
@@ -67,29 +69,27 @@ internal static class CrosscoderThroughput
 
         double fusedMs, encoderMs, denseMs, autogradMs = double.NaN;
         IReadOnlyList<(string, double)>? parts = null;
-        using (var crosscoder = Crosscoder.Create(config, seed: 1))
-        using (var fused = new FusedCrosscoderStep(crosscoder))
-        using (var wEncLX = crosscoder.EncoderWeightSDL.detach().view(width, shape.L).t())
+        using (var sparseCrosscoder = Crosscoder.Create(config, seed: 1))
+        using (var denseCrosscoder = Crosscoder.Create(config, seed: 1))
+        using (var fused = new FusedCrosscoderStep(sparseCrosscoder))
+        using (var dense = new FusedCrosscoderStep(denseCrosscoder, FusedCrosscoderStep.EncoderGradientMode.Dense))
+        using (var wEncLX = sparseCrosscoder.EncoderWeightSDL.detach().view(width, shape.L).t())
         using (var encoder = new ThroughputRunner.EncoderProduct(new ThroughputShape(width, shape.L, shape.K, shape.Batch), xBSD.view(shape.Batch, width), wEncLX, reps))
         {
-            // Interleaved, so that load from other processes falls on the step and its ceiling alike.
             Action fusedStep = () => fused.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose();
+            Action denseStep = () => dense.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose();
             WarmUp(fusedStep, reps.FusedWarmup);
+            WarmUp(denseStep, reps.FusedWarmup);
             WarmUp(encoder.Run, reps.GemmWarmup);
-            (fusedMs, encoderMs) = ThroughputRunner.InterleavedMedianMs(0, reps.FusedTimed, fusedStep, encoder.Run);
+            // Interleaved, so that load from other processes falls on both variants and the ceiling alike.
+            var medians = InterleavedMedianMs(reps.FusedTimed, fusedStep, denseStep, encoder.Run);
+            (fusedMs, denseMs, encoderMs) = (medians[0], medians[1], medians[2]);
             if (profile)
             {
                 fused.Timings = new CrosscoderStepTimings();
-                for (int i = 0; i < Math.Max(3, reps.FusedTimed); i++) fused.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose();
+                for (int i = 0; i < Math.Max(3, reps.FusedTimed); i++) fusedStep();
                 parts = fused.Timings.MeanMilliseconds();
             }
-        }
-        using (var crosscoder = Crosscoder.Create(config, seed: 1))
-        using (var dense = new FusedCrosscoderStep(crosscoder, FusedCrosscoderStep.EncoderGradientMode.Dense))
-        {
-            Action denseStep = () => dense.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose();
-            WarmUp(denseStep, reps.FusedWarmup);
-            denseMs = ThroughputRunner.MedianMs(0, reps.FusedTimed, denseStep);
         }
         if (includeAutograd)
         {
@@ -101,7 +101,7 @@ internal static class CrosscoderThroughput
                 autograd.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose();
             };
             WarmUp(autogradStep, reps.AutogradWarmup);
-            autogradMs = ThroughputRunner.MedianMs(0, reps.AutogradTimed, autogradStep);
+            autogradMs = InterleavedMedianMs(reps.AutogradTimed, autogradStep)[0];
         }
         return new CrosscoderThroughputReport(shape, get_num_threads(), every > 0 ? 1.0 / every : 0,
             fusedMs, denseMs, autogradMs, encoderMs, loadBefore, ThroughputRunner.LoadAverage(), parts);
@@ -114,7 +114,33 @@ internal static class CrosscoderThroughput
     /// </summary>
     static void WarmUp(Action action, int minimum)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var clock = Stopwatch.StartNew();
         for (int i = 0; i < minimum || (i < 40 && clock.Elapsed.TotalSeconds < 3); i++) action();
+    }
+
+    /// <summary>
+    /// Median milliseconds of each action, timed in rounds (one call of each per round). At least
+    /// <paramref name="minimumRounds"/> rounds, more (up to 200) while the rounds so far took under 2 s: at small
+    /// shapes a step takes milliseconds and a handful of samples would time the neighbours' load, not the step.
+    /// </summary>
+    static double[] InterleavedMedianMs(int minimumRounds, params Action[] actions)
+    {
+        var samples = actions.Select(_ => new List<double>()).ToArray();
+        var clock = Stopwatch.StartNew();
+        for (int round = 0; round < minimumRounds || (round < 200 && clock.Elapsed.TotalSeconds < 2); round++)
+            for (int i = 0; i < actions.Length; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                actions[i]();
+                samples[i].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+        return samples.Select(Median).ToArray();
+
+        static double Median(List<double> values)
+        {
+            values.Sort();
+            int n = values.Count;
+            return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+        }
     }
 }
