@@ -216,11 +216,16 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         {
             var (r0, r1) = TopKKernels.ChunkRange(c, rows);
             for (long b = r0; b < r1; b++)
-                for (int j = 0; j < width; j++)
+                for (int si = 0; si < sources; si++)
                 {
-                    sumParts[c * width + j] += double.CreateTruncating(xBX[b * width + j]);
-                    double e = double.CreateTruncating(gradBX[b * width + j]) * toError;
-                    errorParts[c * sources + j / dim] += e * e;
+                    double error = 0;
+                    for (int j = si * dim; j < (si + 1) * dim; j++)
+                    {
+                        sumParts[c * width + j] += double.CreateTruncating(xBX[b * width + j]);
+                        double e = double.CreateTruncating(gradBX[b * width + j]) * toError;
+                        error += e * e;
+                    }
+                    errorParts[c * sources + si] += error;
                 }
         });
         var mean = new double[width];
@@ -230,10 +235,15 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         {
             var (r0, r1) = TopKKernels.ChunkRange(c, rows);
             for (long b = r0; b < r1; b++)
-                for (int j = 0; j < width; j++)
+                for (int si = 0; si < sources; si++)
                 {
-                    double dev = double.CreateTruncating(xBX[b * width + j]) - mean[j];
-                    varianceParts[c * sources + j / dim] += dev * dev;
+                    double variance = 0;
+                    for (int j = si * dim; j < (si + 1) * dim; j++)
+                    {
+                        double dev = double.CreateTruncating(xBX[b * width + j]) - mean[j];
+                        variance += dev * dev;
+                    }
+                    varianceParts[c * sources + si] += variance;
                 }
         });
         var squaredErrorS = new double[sources];
