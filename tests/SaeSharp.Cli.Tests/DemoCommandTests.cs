@@ -7,6 +7,7 @@ namespace SaeSharp.Cli.Tests;
 /// The first-run command end to end (host from the cache or trained, ONNX export, harvest through ONNX Runtime,
 /// SAE, ground truth, report), and the report opened in headless Chromium.
 /// </summary>
+[Collection(ModAddHostsCollection.Name)]
 public sealed class DemoCommandTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("saesharp-demo-").FullName;

@@ -37,11 +37,12 @@ internal static class CrosscoderCommand
         var latents = new Option<int>("--latents") { Description = "Crosscoder dictionary size.", DefaultValueFactory = _ => defaults.LatentCount };
         var k = new Option<int>("--k") { Description = "BatchTopK: mean active latents per row.", DefaultValueFactory = _ => defaults.K };
         var l1 = new Option<double>("--l1") { Description = "L1 crosscoder: penalty coefficient.", DefaultValueFactory = _ => defaults.L1Coefficient };
+        var hook = new Option<string>("--hook") { Description = "Hook point read from every host, at the = position (resid_pre.0, resid_mid.0 or resid_post.0).", DefaultValueFactory = _ => defaults.Hook };
         var noStudent = new Option<bool>("--no-student") { Description = "Skip the distilled student." };
         var cache = new Option<string?>("--cache") { Description = "Folder of cached hosts (default $XDG_CACHE_HOME/saesharp/hosts)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object to stdout." };
         var command = new Command("demo", "Diff two modular-addition hosts with different key frequencies (and a distilled student) and score the crosscoders against the truth.");
-        foreach (var option in new Option[] { output, force, quick, seedA, seedB, steps, latents, k, l1, noStudent, cache, json })
+        foreach (var option in new Option[] { output, force, quick, seedA, seedB, steps, latents, k, l1, hook, noStudent, cache, json })
             command.Options.Add(option);
         command.SetAction((result, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
@@ -57,6 +58,7 @@ internal static class CrosscoderCommand
                 LatentCount = result.GetValue(latents),
                 K = result.GetValue(k),
                 L1Coefficient = result.GetValue(l1),
+                Hook = result.GetValue(hook)!,
                 IncludeStudent = !isQuick && !result.GetValue(noStudent),
                 CacheFolder = result.GetValue(cache),
             }.Validate();
@@ -87,9 +89,10 @@ internal static class CrosscoderCommand
             models.Add(new JsonObject
             {
                 ["name"] = m.Name, ["description"] = m.Description, ["key_frequencies"] = new JsonArray(m.KeyFrequencies.Select(f => (JsonNode)f).ToArray()),
+                ["hook_key_frequencies"] = new JsonArray(m.HookKeyFrequencies.Select(f => (JsonNode)f).ToArray()),
                 ["accuracy"] = m.Accuracy, ["from_cache"] = m.FromCache,
             });
-        var summary = new JsonObject { ["models"] = models };
+        var summary = new JsonObject { ["models"] = models, ["hook"] = demo.Options.Hook };
         foreach (var score in demo.Crosscoders)
         {
             var confusion = new JsonObject { ["order"] = new JsonArray("shared", "a_only", "b_only") };
@@ -104,6 +107,8 @@ internal static class CrosscoderCommand
                 ["accuracy"] = double.IsNaN(score.Accuracy) ? null : score.Accuracy,
                 ["confusion"] = confusion,
                 ["scored_latents"] = score.Scored,
+                ["accuracy_embedding_truth"] = double.IsNaN(score.EmbeddingTruthAccuracy) ? null : score.EmbeddingTruthAccuracy,
+                ["scored_latents_embedding_truth"] = score.EmbeddingTruthScored,
                 ["dominated_latents"] = score.Dominated,
                 ["live_latents"] = score.Live,
                 ["shared"] = score.Diff.Count(Crosscoders.Analysis.LatentClass.Shared),
@@ -124,7 +129,7 @@ internal static class CrosscoderCommand
 
     private static string HumanSummary(CrosscoderDemoResult demo, string? outDir)
     {
-        var lines = demo.Models.Select(m => $"{m.Name,-8} key frequencies {string.Join(", ", m.KeyFrequencies)} (accuracy {m.Accuracy.ToString("P2", Inv)})").ToList();
+        var lines = demo.Models.Select(m => $"{m.Name,-8} key frequencies {string.Join(", ", m.KeyFrequencies)}, at {demo.Options.Hook} {string.Join(", ", m.HookKeyFrequencies)} (accuracy {m.Accuracy.ToString("P2", Inv)})").ToList();
         foreach (var s in demo.Crosscoders)
             lines.Add(string.Create(Inv, $"{s.Name,-10} {s.ModelA} vs {s.ModelB}: {(double.IsNaN(s.Accuracy) ? "no scored latents" : $"{s.Accuracy:P1} of {s.Scored} frequency-dominated latents classified as the truth")}"));
         lines.Add(string.Create(Inv, $"elapsed {demo.TotalSeconds:F0} s"));

@@ -12,12 +12,13 @@ internal static class ModelDiffSection
     public static HtmlReport Append(HtmlReport report, CrosscoderDemoResult result)
     {
         report.Heading("Model diffing with crosscoders");
-        report.Paragraph("Crosscoders read the residual stream after the block (resid_post.0) at the '=' position of every (a, b) input from two "
+        report.Paragraph($"Crosscoders read the residual stream at {result.Options.Hook} at the '=' position of every (a, b) input from two "
             + "modular-addition hosts at once. A latent's relative decoder norm r = |d_B| / (|d_A| + |d_B|) says where it lives: near 0 in A only, "
-            + "near 0.5 in both, near 1 in B only. Ground truth: a latent whose activation over the (a, b) grid is dominated by one frequency "
-            + $"(share ≥ {result.Options.DominanceThreshold.ToString(Inv)}) should be shared when that frequency is key to both hosts and exclusive otherwise.");
-        report.Table(["model", "how", "key frequencies", "accuracy", "cached"], result.Models.Select(m => (IReadOnlyList<string>)
-            [m.Name, m.Description, string.Join(", ", m.KeyFrequencies), m.Accuracy.ToString("P2", Inv), m.FromCache ? "yes" : "no"]));
+            + "near 0.5 in both, near 1 in B only. Ground truth: a latent whose encoder pre-activation over the (a, b) grid is dominated by one frequency "
+            + $"(share ≥ {result.Options.DominanceThreshold.ToString(Inv)}) should be shared when that frequency is key to both hosts at the hook and exclusive otherwise. "
+            + "A host's key frequencies at the hook are those that hold its activations' variance there (same cut rule as for the embedding).");
+        report.Table(["model", "how", "key frequencies (embedding)", $"key frequencies at {result.Options.Hook}", "accuracy", "cached"], result.Models.Select(m => (IReadOnlyList<string>)
+            [m.Name, m.Description, string.Join(", ", m.KeyFrequencies), string.Join(", ", m.HookKeyFrequencies), m.Accuracy.ToString("P2", Inv), m.FromCache ? "yes" : "no"]));
         if (!double.IsNaN(result.StudentAgreement))
             report.Paragraph($"The student gives the teacher's answer on {result.StudentAgreement.ToString("P2", Inv)} of all inputs.");
         foreach (var score in result.Crosscoders)
@@ -31,6 +32,7 @@ internal static class ModelDiffSection
         report.Heading($"{score.Name}: {score.ModelA} vs {score.ModelB} ({score.Sparsity})", 3);
         report.Facts([
             ("accuracy on frequency-dominated latents", double.IsNaN(score.Accuracy) ? "n/a" : $"{score.Accuracy.ToString("P1", Inv)} of {score.Scored}"),
+            ("the same against the embeddings' key frequencies", double.IsNaN(score.EmbeddingTruthAccuracy) ? "n/a" : $"{score.EmbeddingTruthAccuracy.ToString("P1", Inv)} of {score.EmbeddingTruthScored}"),
             ("live latents", score.Live.ToString(Inv)),
             ("frequency-dominated latents", score.Dominated.ToString(Inv)),
             ("shared / A-only / B-only (all live)", $"{score.Diff.Count(LatentClass.Shared)} / {score.Diff.Count(LatentClass.AOnly)} / {score.Diff.Count(LatentClass.BOnly)}"),
@@ -48,7 +50,7 @@ internal static class ModelDiffSection
         report.Table(["frequency", "key to", "latents", "shared", $"{score.ModelA}-only", $"{score.ModelB}-only", "mean r"], score.Frequencies.Select(f => (IReadOnlyList<string>)
         [
             f.Frequency.ToString(Inv),
-            f.Truth switch { LatentClass.Shared => "both", LatentClass.AOnly => score.ModelA, _ => score.ModelB },
+            f.Truth switch { LatentClass.Shared => "both", LatentClass.AOnly => score.ModelA, LatentClass.BOnly => score.ModelB, _ => "embedding only" },
             f.Latents.ToString(Inv), f.Shared.ToString(Inv), f.AOnly.ToString(Inv), f.BOnly.ToString(Inv),
             double.IsNaN(f.MeanRelativeNorm) ? "" : f.MeanRelativeNorm.ToString("F3", Inv),
         ]));

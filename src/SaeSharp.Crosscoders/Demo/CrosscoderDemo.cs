@@ -12,15 +12,22 @@ namespace SaeSharp.Crosscoders.Demo;
 /// <summary>
 /// The embedded model-diffing case with ground truth. Two modular-addition hosts trained from different seeds
 /// learn different sets of key frequencies; a student with a smaller MLP is distilled from host A. Their residual
-/// streams at the <c>=</c> position after the block (<c>resid_post.0</c>) over all p² inputs are paired row by row,
-/// crosscoders are trained on A vs B (L1 and BatchTopK rules) and on A vs the student, and every latent whose
-/// activation over the (a, b) grid is dominated by one frequency is scored: a frequency key to both models should
-/// give a shared latent, one key to a single model a latent exclusive to it.
+/// streams at the <c>=</c> position at <see cref="CrosscoderDemoOptions.Hook"/> (default <c>resid_mid.0</c>, between
+/// attention and MLP) over all p² inputs are paired row by row, crosscoders are trained on A vs B (L1 and BatchTopK
+/// rules) and on A vs the student, and every latent whose encoder reading over the (a, b) grid is dominated by one
+/// frequency is scored: a frequency key to both models at the hook should give a shared latent, one key to a single
+/// model a latent exclusive to it.
 /// </summary>
+/// <remarks>
+/// Why <c>resid_mid.0</c>: there the stream is 98% waves of a and of b taken separately (measured on the demo hosts),
+/// one plane per frequency, so a latent can read one frequency. After the MLP (<c>resid_post.0</c>) the stream also
+/// holds the answer (a + b) mod p in all key frequencies at once, and sparse codes spend latents on answer detectors
+/// that mix every frequency (docs/crosscoder-demo-results.md). Why the truth uses each model's key frequencies at the
+/// hook (<see cref="Fourier.ActivationKeyFrequencies"/>) and not its embedding's: a frequency the model does not
+/// carry at the hook cannot appear in its decoder there; both sets are reported, and both scores.
+/// </remarks>
 public static class CrosscoderDemo
 {
-    /// <summary>The hook the demo reads from every host.</summary>
-    public const string HookPoint = "resid_post.0";
 
     /// <summary>Runs the demo (hosts come from the cache when present, else are trained and cached).</summary>
     /// <exception cref="SaeSharpException">An option is invalid or a cached file is corrupt.</exception>
@@ -38,13 +45,13 @@ public static class CrosscoderDemo
         using var hostB = ModAddCache.LoadOrTrain(configB, HostFolder(options, configB), cancellationToken: cancellationToken);
         using var inputs = ModAddTask.AllInputs(p);
         using var labels = ModAddTask.AllLabels(p);
+        using var actsA = Capture(hostA.Model, inputs, options.Hook);
+        using var actsB = Capture(hostB.Model, inputs, options.Hook);
         var models = new List<DemoModel>
         {
-            new("A", $"modular addition, seed {options.SeedA}", hostA.KeyFrequencies.Frequencies, Accuracy(hostA.Model, inputs, labels), hostA.FromCache),
-            new("B", $"modular addition, seed {options.SeedB}", hostB.KeyFrequencies.Frequencies, Accuracy(hostB.Model, inputs, labels), hostB.FromCache),
+            new("A", $"modular addition, seed {options.SeedA}", hostA.KeyFrequencies.Frequencies, HookKeys(actsA, p), Accuracy(hostA.Model, inputs, labels), hostA.FromCache),
+            new("B", $"modular addition, seed {options.SeedB}", hostB.KeyFrequencies.Frequencies, HookKeys(actsB, p), Accuracy(hostB.Model, inputs, labels), hostB.FromCache),
         };
-        using var actsA = Capture(hostA.Model, inputs);
-        using var actsB = Capture(hostB.Model, inputs);
 
         var scores = new List<DemoScore>();
         var hostsAB = new[] { hostA.Model, hostB.Model };
@@ -67,9 +74,9 @@ public static class CrosscoderDemo
                 using (var scope = NewDisposeScope())
                     agreement = student.ForwardLastPosition(inputs).argmax(1).eq(hostA.Model.ForwardLastPosition(inputs).argmax(1))
                         .to_type(ScalarType.Float64).mean().item<double>();
+                using var actsStudent = Capture(student, inputs, options.Hook);
                 models.Add(new DemoModel("student", $"distilled from A (d_mlp {options.StudentMlpDim}, {options.StudentSteps} steps on A's logits over all inputs)",
-                    ModAddTrainer.KeyFrequenciesOf(student).Frequencies, Accuracy(student, inputs, labels), fromCache));
-                using var actsStudent = Capture(student, inputs);
+                    ModAddTrainer.KeyFrequenciesOf(student).Frequencies, HookKeys(actsStudent, p), Accuracy(student, inputs, labels), fromCache));
                 progress?.Report("crosscoder distilled: A vs student");
                 scores.Add(Score("distilled", CrosscoderSparsity.BatchTopK, options, models[0], models[2], actsA, actsStudent, [hostA.Model, student], inputs));
             }
@@ -82,15 +89,17 @@ public static class CrosscoderDemo
 
     private static double Accuracy(HostTransformer model, Tensor inputs, Tensor labels) => ModAddTrainer.Evaluate(model, inputs, labels).Accuracy;
 
-    /// <summary>The residual stream at the <c>=</c> position after the block, over all inputs, <c>[p², D]</c>.</summary>
-    internal static Tensor Capture(HostTransformer model, Tensor inputs)
+    /// <summary>The residual stream at the <c>=</c> position at <paramref name="hook"/>, over all inputs, <c>[p², D]</c>.</summary>
+    internal static Tensor Capture(HostTransformer model, Tensor inputs, string hook)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var hooks = new HostHooks().Capture(HookPoint);
+        var hooks = new HostHooks().Capture(hook);
         model.Forward(inputs, hooks);
-        return hooks.Captured[HookPoint].select(1, -1).contiguous().MoveToOuterDisposeScope();
+        return hooks.Captured[hook].select(1, -1).contiguous().MoveToOuterDisposeScope();
     }
+
+    private static IReadOnlyList<int> HookKeys(Tensor activationsND, int p) => Fourier.ActivationKeyFrequencies(activationsND, p).Frequencies;
 
     private static DemoScore Score(string name, CrosscoderSparsity sparsity, CrosscoderDemoOptions options, DemoModel modelA, DemoModel modelB,
         Tensor actsA, Tensor actsB, HostTransformer[] hosts, Tensor inputs)
@@ -117,28 +126,18 @@ public static class CrosscoderDemo
         using var rowsNSD = stack([actsA, actsB], 1);
         var diff = ModelDiff.Analyze(crosscoder, result.SourceScales, rowsNSD);
 
-        var keyA = modelA.KeyFrequencies.ToHashSet();
-        var keyB = modelB.KeyFrequencies.ToHashSet();
+        var keyA = modelA.HookKeyFrequencies.ToHashSet();
+        var keyB = modelB.HookKeyFrequencies.ToHashSet();
         var (dominant, share) = DominantFrequencies(crosscoder, result.SourceScales, rowsNSD, p, options.DominanceThreshold);
         var order = new[] { LatentClass.Shared, LatentClass.AOnly, LatentClass.BOnly };
-        var confusion = new int[3, 3];
-        int scored = 0, correct = 0, dominated = 0;
-        foreach (var latent in diff.Latents)
-        {
-            int k = dominant[latent.Index];
-            if (latent.Class == LatentClass.Dead || k == 0) continue;
-            dominated++;
-            var truth = Truth(k, keyA, keyB);
-            if (truth is null) continue;
-            scored++;
-            int t = Array.IndexOf(order, truth.Value), c = Array.IndexOf(order, latent.Class);
-            confusion[t, c]++;
-            if (t == c) correct++;
-        }
-        var frequencies = keyA.Union(keyB).Order().Select(k =>
+        var live = diff.Latents.Where(l => l.Class != LatentClass.Dead && dominant[l.Index] != 0).ToArray();
+        int dominated = live.Length;
+        var (confusion, scored, correct) = Confuse(live, dominant, keyA, keyB, order);
+        var (_, embeddingScored, embeddingCorrect) = Confuse(live, dominant, modelA.KeyFrequencies.ToHashSet(), modelB.KeyFrequencies.ToHashSet(), order);
+        var frequencies = keyA.Union(keyB).Union(modelA.KeyFrequencies).Union(modelB.KeyFrequencies).Order().Select(k =>
         {
             var latents = diff.Latents.Where(l => l.Class != LatentClass.Dead && dominant[l.Index] == k).ToArray();
-            return new FrequencyRow(k, Truth(k, keyA, keyB)!.Value, latents.Length,
+            return new FrequencyRow(k, Truth(k, keyA, keyB), latents.Length,
                 latents.Count(l => l.Class == LatentClass.Shared), latents.Count(l => l.Class == LatentClass.AOnly), latents.Count(l => l.Class == LatentClass.BOnly),
                 latents.Length > 0 ? latents.Average(l => l.RelativeNorm) : double.NaN);
         }).ToArray();
@@ -151,34 +150,60 @@ public static class CrosscoderDemo
             if (strongest is null) continue;
             int sourceIndex = latentClass == LatentClass.BOnly ? 1 : 0;
             using var direction = Steering.LatentDirection(crosscoder, result.SourceScales, strongest.Index, sourceIndex);
-            var steered = Steering.Steer(hosts[sourceIndex], HookPoint, direction, strongest.TopActivations[0], inputs);
+            var steered = Steering.Steer(hosts[sourceIndex], options.Hook, direction, strongest.TopActivations[0], inputs);
             steering.Add(new DemoSteering(strongest.Index, latentClass, sourceIndex == 0 ? modelA.Name : modelB.Name, steered));
         }
-        return new DemoScore(name, modelA.Name, modelB.Name, sparsity, scored > 0 ? (double)correct / scored : double.NaN, confusion, scored, dominated,
+        return new DemoScore(name, modelA.Name, modelB.Name, sparsity, scored > 0 ? (double)correct / scored : double.NaN, confusion, scored,
+            embeddingScored > 0 ? (double)embeddingCorrect / embeddingScored : double.NaN, embeddingScored, dominated,
             diff.Latents.Count(l => l.Class != LatentClass.Dead), result.FinalMetrics.SourceFvu, result.FinalMetrics.L0, diff, dominant, share, frequencies, steering, seconds);
+    }
+
+    /// <summary>The confusion matrix [truth, predicted] of the dominated live latents against one truth, with the counts scored and correct.</summary>
+    private static (int[,] Confusion, int Scored, int Correct) Confuse(LatentDiff[] latents, int[] dominant, HashSet<int> keyA, HashSet<int> keyB, LatentClass[] order)
+    {
+        var confusion = new int[3, 3];
+        int scored = 0, correct = 0;
+        foreach (var latent in latents)
+        {
+            if (Truth(dominant[latent.Index], keyA, keyB) is not { } truth) continue;
+            scored++;
+            int t = Array.IndexOf(order, truth), c = Array.IndexOf(order, latent.Class);
+            confusion[t, c]++;
+            if (t == c) correct++;
+        }
+        return (confusion, scored, correct);
     }
 
     private static LatentClass? Truth(int k, HashSet<int> keyA, HashSet<int> keyB) =>
         keyA.Contains(k) && keyB.Contains(k) ? LatentClass.Shared : keyA.Contains(k) ? LatentClass.AOnly : keyB.Contains(k) ? LatentClass.BOnly : null;
 
     /// <summary>
-    /// Each latent's dominant frequency: the k with the largest share of the variance of its activation over the
-    /// (a, b) grid (<see cref="FourierComponents.Frequency"/> of the mean-removed activation), kept when that share
-    /// reaches <paramref name="threshold"/>; 0 for dead or undominated latents.
+    /// Each live latent's dominant frequency: the k with the largest share of the variance of its encoder
+    /// pre-activation over the (a, b) grid (<see cref="FourierComponents.Frequency"/> of the mean-removed
+    /// pre-activation), kept when that share reaches <paramref name="threshold"/>; 0 for dead or undominated latents.
     /// </summary>
+    /// <remarks>
+    /// The pre-activation, not the activation: the pre-activation is a linear reading of the stream, so its spectrum
+    /// is the frequencies the latent reads. The ReLU'd (and, for BatchTopK, thresholded) activation of a latent that
+    /// reads one frequency k fires on an arc of the circle and spreads most of its variance into the harmonics 2k,
+    /// 3k, ... (mod p), which are other frequency indices: a clean single-frequency latent firing on 5% of inputs
+    /// holds only about a tenth of its activation variance at k.
+    /// </remarks>
     internal static (int[] Frequency, double[] Share) DominantFrequencies(Crosscoder crosscoder, IReadOnlyList<double> scales, Tensor rowsNSD, int p, double threshold)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var scalesS1 = tensor(scales.Select(v => (float)v).ToArray()).view(1, -1, 1);
-        var latentsNL = crosscoder.Encode(rowsNSD.mul(scalesS1)).to_type(ScalarType.Float64);
+        var xNSD = rowsNSD.mul(scalesS1);
+        var firesL = crosscoder.Encode(xNSD).gt(0).any(0).data<bool>().ToArray();
+        var preNL = crosscoder.PreActivations(xNSD).to_type(ScalarType.Float64);
         int l = crosscoder.LatentCount;
         var frequency = new int[l];
         var share = new double[l];
         for (int i = 0; i < l; i++)
         {
-            var fPP = latentsNL.select(1, i).view(p, p);
-            if (!fPP.gt(0).any().item<bool>()) continue;
+            if (!firesL[i]) continue;
+            var fPP = preNL.select(1, i).view(p, p);
             var components = Fourier.ComponentFractions(fPP.sub(fPP.mean()));
             int best = 1;
             for (int k = 2; k <= (p - 1) / 2; k++)

@@ -18,17 +18,23 @@ public sealed record CrosscoderDemoOptions
     /// <summary>Full-batch distillation steps of the student (default 600).</summary>
     public int StudentSteps { get; init; } = 600;
 
+    /// <summary>
+    /// The hook every host is read at, at the <c>=</c> position (default <c>resid_mid.0</c>: between attention and MLP,
+    /// where the stream holds the waves of a and b one frequency per plane; see <see cref="CrosscoderDemo"/>).
+    /// </summary>
+    public string Hook { get; init; } = "resid_mid.0";
+
     /// <summary>Crosscoder dictionary size (default 256).</summary>
     public int LatentCount { get; init; } = 256;
 
     /// <summary>BatchTopK crosscoder: mean active latents per row (default 8).</summary>
     public int K { get; init; } = 8;
 
-    /// <summary>L1 crosscoder: coefficient of the decoder-norm-weighted L1 penalty (default 0.1: the library default 2 left 3 live latents and FVU 0.93 here; see docs/crosscoder-demo-results.md).</summary>
-    public double L1Coefficient { get; init; } = 0.1;
+    /// <summary>L1 crosscoder: coefficient of the decoder-norm-weighted L1 penalty (default 0.3, for inputs scaled to mean norm √D: the library default 2 left 3 live latents and FVU 0.93 here, 0.1 left 86 latents active per row; see docs/crosscoder-demo-results.md).</summary>
+    public double L1Coefficient { get; init; } = 0.3;
 
-    /// <summary>Training steps of each crosscoder (default 1000).</summary>
-    public int Steps { get; init; } = 1000;
+    /// <summary>Training steps of each crosscoder (default 2000: at 1000 the L1 rule had not yet separated the decoders).</summary>
+    public int Steps { get; init; } = 2000;
 
     /// <summary>Rows per crosscoder step (default 512).</summary>
     public int BatchSize { get; init; } = 512;
@@ -37,8 +43,8 @@ public sealed record CrosscoderDemoOptions
     public double LearningRate { get; init; } = 1e-3;
 
     /// <summary>
-    /// A live latent is frequency-dominated when one frequency holds at least this share of the variance of its
-    /// activation over the p×p grid of (a, b) (default 0.5: that frequency outweighs all others together).
+    /// A live latent is frequency-dominated when one frequency holds at least this share of the variance of its encoder
+    /// pre-activation over the p×p grid of (a, b) (default 0.5: that frequency outweighs all others together).
     /// </summary>
     public double DominanceThreshold { get; init; } = 0.5;
 
@@ -56,6 +62,7 @@ public sealed record CrosscoderDemoOptions
     public CrosscoderDemoOptions Validate()
     {
         if (SeedA == SeedB) throw new SaeSharpException($"seed_b equals seed_a ({SeedA}); the two hosts need different seeds", field: "seed_b");
+        if (string.IsNullOrWhiteSpace(Hook)) throw new SaeSharpException("is empty; name a hook point such as resid_mid.0", field: "hook");
         if (StudentMlpDim < 1) throw new SaeSharpException($"is {StudentMlpDim}; must be at least 1", field: "student_mlp_dim");
         if (StudentSteps < 1) throw new SaeSharpException($"is {StudentSteps}; must be at least 1", field: "student_steps");
         if (!(DominanceThreshold > 0 && DominanceThreshold <= 1)) throw new SaeSharpException($"is {DominanceThreshold}; must be in (0, 1]", field: "dominance_threshold");

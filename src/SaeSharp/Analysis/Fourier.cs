@@ -63,6 +63,58 @@ public static class Fourier
         for (int k = 1; k <= frequencyCount; k++)
             fractions[k - 1] = total > 0 ? (energyP[2 * k - 1] + energyP[2 * k]) / total : 0;
 
+        var key = CutKeySet(fractions, minFraction, maxCount);
+        return new FourierKeyFrequencies(p, key, fractions, total > 0 ? energyP[0] / total : 0, key.Sum(k => fractions[k - 1]));
+    }
+
+    /// <summary>
+    /// The frequencies a model carries at a point of its residual stream: how the variance of activations over all p²
+    /// inputs <c>[p², D]</c> (rows a·p + b) spreads over frequencies, summed over the D dimensions (each frequency's
+    /// share counts its terms in a alone, in b alone and their same-frequency products, as
+    /// <see cref="FourierComponents.Frequency"/> does), cut into a key set by the same rule as <see cref="KeyFrequencies"/>.
+    /// </summary>
+    /// <remarks>
+    /// The embedding's key set says which frequencies a model learned; this one says which of them are present where
+    /// a dictionary reads. They differ: the grokking host's attention passes some embedding frequencies on to the
+    /// <c>=</c> position only weakly, so a frequency can be key in the embedding and all but absent at
+    /// <c>resid_mid.0</c>. <see cref="FourierKeyFrequencies.ConstantFraction"/> is 0 here (the mean is removed).
+    /// </remarks>
+    /// <exception cref="SaeSharpException">The activations are not <c>[p², D]</c> or p is not odd.</exception>
+    public static FourierKeyFrequencies ActivationKeyFrequencies(Tensor activationsND, int p, double minFraction = 0.9, int maxCount = 8)
+    {
+        CheckP(p);
+        if (activationsND.dim() != 2 || activationsND.shape[0] != (long)p * p)
+            throw new SaeSharpException($"activations have shape [{string.Join(", ", activationsND.shape)}]; expected [p² = {p * p}, D]", field: "activations");
+        using var scope = NewDisposeScope();
+        var centredND = activationsND.detach().cpu().to_type(ScalarType.Float64);
+        centredND = centredND.sub(centredND.mean([0], keepdim: true));
+        var basis = Basis(p, ScalarType.Float64);
+        // Each dimension as a function over the (a, b) grid, transformed at once: B·f_d·Bᵀ for every d.
+        var gridsDPP = centredND.t().reshape(-1, p, p);
+        var energyPP = basis.matmul(gridsDPP).matmul(basis.t()).square().sum([0]);
+        var energy = energyPP.data<double>().ToArray();
+        double total = energy.Sum();
+        int frequencyCount = (p - 1) / 2;
+        var fractions = new double[frequencyCount];
+        for (int k = 1; k <= frequencyCount; k++)
+        {
+            int c = 2 * k - 1, s = 2 * k;
+            double kEnergy = energy[c * p] + energy[s * p] + energy[c] + energy[s]
+                + energy[c * p + c] + energy[c * p + s] + energy[s * p + c] + energy[s * p + s];
+            fractions[k - 1] = total > 0 ? kEnergy / total : 0;
+        }
+        var key = CutKeySet(fractions, minFraction, maxCount);
+        return new FourierKeyFrequencies(p, key, fractions, 0, key.Sum(k => fractions[k - 1]));
+    }
+
+    /// <summary>
+    /// The key set from per-frequency fractions (index k−1 for frequency k): the top-ranked frequencies cut at the
+    /// largest ratio between consecutive fractions among the first maxCount+1, considering only cuts whose cumulative
+    /// fraction reaches minFraction (or all of the first maxCount if none does). Ascending.
+    /// </summary>
+    private static int[] CutKeySet(double[] fractions, double minFraction, int maxCount)
+    {
+        int frequencyCount = fractions.Length;
         var ranked = Enumerable.Range(1, frequencyCount).OrderByDescending(k => fractions[k - 1]).ToArray();
         int limit = Math.Min(maxCount, frequencyCount);
         int best = limit;
@@ -79,8 +131,7 @@ public static class Fourier
                 best = n;
             }
         }
-        var key = ranked[..best].Order().ToArray();
-        return new FourierKeyFrequencies(p, key, fractions, total > 0 ? energyP[0] / total : 0, key.Sum(k => fractions[k - 1]));
+        return ranked[..best].Order().ToArray();
     }
 
     /// <summary>

@@ -5,8 +5,8 @@ namespace SaeSharp.Hosts;
 /// <summary>
 /// Functions applied to the residual stream of a <see cref="HostTransformer"/> at named points during one
 /// forward pass: to read it (<see cref="Capture"/>), or to replace it (<see cref="Replace"/>, for splicing an
-/// SAE's reconstruction or steering). Points: <c>resid_pre.i</c> (the input to block i) and
-/// <c>resid_post.i</c> (the output of block i); <c>resid_post.i</c> and <c>resid_pre.(i+1)</c> are the same
+/// SAE's reconstruction or steering). Points: <c>resid_pre.i</c> (the input to block i), <c>resid_mid.i</c>
+/// (inside block i, after attention has been added and before the MLP) and <c>resid_post.i</c> (the output of block i); <c>resid_post.i</c> and <c>resid_pre.(i+1)</c> are the same
 /// tensor, and when both are hooked the <c>resid_post</c> function runs first.
 /// </summary>
 public sealed class HostHooks
@@ -16,6 +16,9 @@ public sealed class HostHooks
 
     /// <summary>The name of the point before block <paramref name="layer"/> (after the embeddings for layer 0).</summary>
     public static string ResidPre(int layer) => $"resid_pre.{layer}";
+
+    /// <summary>The name of the point inside block <paramref name="layer"/> between attention and MLP (the MLP's input before any LayerNorm).</summary>
+    public static string ResidMid(int layer) => $"resid_mid.{layer}";
 
     /// <summary>The name of the point after block <paramref name="layer"/> (before the final LayerNorm for the last).</summary>
     public static string ResidPost(int layer) => $"resid_post.{layer}";

@@ -103,7 +103,7 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
         for (int i = 0; i < _layers.Length; i++)
         {
             xBTD = ApplyHook(hooks, HostHooks.ResidPre(i), xBTD);
-            xBTD = Block(_layers[i], xBTD, queryStart: 0);
+            xBTD = Block(_layers[i], xBTD, queryStart: 0, hooks, HostHooks.ResidMid(i));
             xBTD = ApplyHook(hooks, HostHooks.ResidPost(i), xBTD);
         }
         hooks?.MoveCapturedToOuterScope();
@@ -296,9 +296,9 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
         {
             bool known = false;
             for (int i = 0; i < _layers.Length && !known; i++)
-                known = point == HostHooks.ResidPre(i) || point == HostHooks.ResidPost(i);
+                known = point == HostHooks.ResidPre(i) || point == HostHooks.ResidMid(i) || point == HostHooks.ResidPost(i);
             if (!known)
-                throw new SaeSharpException($"is not a hook point of this {_layers.Length}-layer model (resid_pre.i or resid_post.i, i in 0..{_layers.Length - 1})", field: point);
+                throw new SaeSharpException($"is not a hook point of this {_layers.Length}-layer model (resid_pre.i, resid_mid.i or resid_post.i, i in 0..{_layers.Length - 1})", field: point);
         }
     }
 
@@ -327,12 +327,16 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
     private Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias) =>
         nn.functional.layer_norm(x, [Config.ModelDim], weight, bias, Config.LayerNormEps);
 
-    /// <summary>One block; queries (and the block's output) cover positions queryStart..T−1 only.</summary>
-    private Tensor Block(HostLayer layer, Tensor xBTD, long queryStart)
+    /// <summary>
+    /// One block; queries (and the block's output) cover positions queryStart..T−1 only. The stream between
+    /// attention and MLP goes through <paramref name="hooks"/> at <paramref name="midPoint"/> when given.
+    /// </summary>
+    private Tensor Block(HostLayer layer, Tensor xBTD, long queryStart, HostHooks? hooks = null, string? midPoint = null)
     {
         var attnIn = Config.UseLayerNorm ? LayerNorm(xBTD, layer.Ln1Weight!, layer.Ln1Bias!) : xBTD;
         var residBQD = queryStart == 0 ? xBTD : xBTD.narrow(1, queryStart, xBTD.shape[1] - queryStart);
         var mid = residBQD.add(Attention(layer, attnIn, queryStart));
+        if (midPoint is not null) mid = ApplyHook(hooks, midPoint, mid);
         var mlpIn = Config.UseLayerNorm ? LayerNorm(mid, layer.Ln2Weight!, layer.Ln2Bias!) : mid;
         var hidden = nn.functional.linear(mlpIn, layer.FcWeight!, layer.FcBias);
         hidden = Config.Activation == HostActivation.Relu ? nn.functional.relu(hidden) : GeluNew(hidden);

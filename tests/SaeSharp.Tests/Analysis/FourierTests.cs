@@ -53,6 +53,28 @@ public sealed class FourierTests
     }
 
     [Fact]
+    public void ActivationKeyFrequencies_ActivationsOfKnownWaves_FindsTheirFrequenciesWhateverTheirForm()
+    {
+        // Columns over the p² inputs: a wave of a at 3, one of b at 3, cos(7(a+b)) (a product term), a wave of a
+        // at 10, small noise, and a large constant offset that must not count.
+        using var g = new Generator(2);
+        var columns = new[]
+        {
+            Grid((a, b) => Math.Cos(Omega(3) * a + 0.4)), Grid((a, b) => Math.Sin(Omega(3) * b)),
+            Grid((a, b) => Math.Cos(Omega(7) * (a + b))), Grid((a, b) => 0.8 * Math.Sin(Omega(10) * a + 1.0)),
+        }.Select(f => f.reshape(P * P, 1)).ToList();
+        columns.Add(full(P * P, 1, 5.0, dtype: ScalarType.Float64));
+        using var activations = cat(columns, 1).add(randn(P * P, 5, generator: g, dtype: ScalarType.Float64).mul(0.01));
+        var key = Fourier.ActivationKeyFrequencies(activations, P);
+        Assert.Equal([3, 7, 10], key.Frequencies);
+        Assert.True(key.Explained > 0.99, $"explained {key.Explained}");
+        Assert.True(key.NormFractions.Sum() <= 1 + 1e-9);
+        // Variances: frequency 3 has two columns of 1/2 each, 7 has 1/2, 10 has 0.32; the constant none.
+        Assert.Equal(1.0 / (1.0 + 0.5 + 0.32), key.NormFractions[3 - 1], 2);
+        Assert.Throws<SaeSharpException>(() => Fourier.ActivationKeyFrequencies(activations.narrow(0, 0, P), P));
+    }
+
+    [Fact]
     public void ComponentFractions_CosOfSum_SplitsIntoTwoProducts()
     {
         // cos(ω(a+b)) = cos ωa cos ωb − sin ωa sin ωb: half its energy in each product, nothing elsewhere.

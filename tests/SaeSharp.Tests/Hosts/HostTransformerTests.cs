@@ -199,6 +199,32 @@ public sealed class HostTransformerTests
     }
 
     [Fact]
+    public void Hooks_ResidMid_IsTheMlpInput_AndSplicesLikeTheOthers()
+    {
+        // The grokking host has no LayerNorm, so resid_post.0 = resid_mid.0 + c_proj(relu(c_fc(resid_mid.0))):
+        // recomputing the MLP by hand from the named weights ties the point to its place in the block.
+        using var model = new HostTransformer(HostConfig.ModularAddition(7), seed: 13);
+        using var ids = ModAddTask.AllInputs(7);
+        var hooks = new HostHooks().Capture(HostHooks.ResidMid(0)).Capture(HostHooks.ResidPost(0));
+        using var logits = model.Forward(ids, hooks);
+        var weights = model.NamedWeights().ToDictionary(w => w.Name, w => w.Tensor);
+        var mid = hooks.Captured["resid_mid.0"];
+        using var hidden = nn.functional.linear(mid, weights["transformer.h.0.mlp.c_fc.weight"], weights["transformer.h.0.mlp.c_fc.bias"]).relu();
+        using var mlpOut = nn.functional.linear(hidden, weights["transformer.h.0.mlp.c_proj.weight"], weights["transformer.h.0.mlp.c_proj.bias"]);
+        Assert.True(mid.add(mlpOut).allclose(hooks.Captured["resid_post.0"], rtol: 1e-5, atol: 1e-6));
+        // Before attention it is not: the point sits after attention has written to the stream.
+        var pre = new HostHooks().Capture(HostHooks.ResidPre(0));
+        using var again = model.Forward(ids, pre);
+        Assert.False(pre.Captured["resid_pre.0"].allclose(mid));
+
+        var saved = mid.detach().clone();
+        using var same = model.Forward(ids, new HostHooks().Replace(HostHooks.ResidMid(0), _ => saved));
+        Assert.True(same.equal(logits).all().item<bool>());
+        using var ablated = model.Forward(ids, new HostHooks().Replace(HostHooks.ResidMid(0), x => zeros_like(x)));
+        Assert.False(ablated.allclose(logits));
+    }
+
+    [Fact]
     public void Hooks_ZeroFinalResidual_WithoutLayerNorm_GivesZeroLogits()
     {
         using var model = new HostTransformer(HostConfig.ModularAddition(7), seed: 11);
@@ -213,6 +239,7 @@ public sealed class HostTransformerTests
         using var model = new HostTransformer(TinyNeo, seed: 12);
         using var ids = zeros(1, 4, dtype: ScalarType.Int64);
         Assert.Contains("resid_post.2", Assert.Throws<SaeSharpException>(() => model.Forward(ids, new HostHooks().Capture("resid_post.2"))).Message);
+        Assert.Contains("resid_mid.i", Assert.Throws<SaeSharpException>(() => model.Forward(ids, new HostHooks().Capture("resid_mid.5"))).Message);
         Assert.Throws<SaeSharpException>(() => model.Forward(ids, new HostHooks().Replace("resid_pre.0", x => x.narrow(1, 0, 2))));
     }
 
