@@ -103,6 +103,66 @@ public sealed unsafe class CrosscoderKernelsTests
         Assert.Equal(8, selection.Count);
     }
 
+    [Theory]
+    [InlineData(21, 150, 6, false)]
+    [InlineData(40, 300, 77, false)]
+    [InlineData(16, 60, 5, true)]
+    [InlineData(7, 30, 0, false)]
+    public void TopKPerRowAmong_Candidates_MatchesFullSortOverCandidates(int rows, int latents, int k, bool manyTies)
+    {
+        Check<float>(); Check<double>();
+
+        void Check<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        {
+            var random = new Random(rows + latents + k);
+            var pre = Enumerable.Range(0, rows * latents)
+                .Select(_ => T.CreateChecked(manyTies ? Math.Round(random.NextDouble() * 6 - 3) / 2 : random.NextDouble() - 0.5)).ToArray();
+            var bias = Enumerable.Range(0, latents).Select(_ => manyTies ? T.Zero : T.CreateChecked(random.NextDouble() * 0.1)).ToArray();
+            var candidates = Enumerable.Range(0, latents).Where(i => i % 7 == 2 || i % 11 == 0 || i % 3 == 1).ToArray();
+            int take = k == 0 ? candidates.Length : k; // 0: every candidate
+            var selection = new SparseSelection<T>();
+            fixed (T* p = pre) fixed (T* b = bias) CrosscoderKernels.TopKPerRowAmong(p, b, rows, latents, candidates, take, selection);
+            var (expectedValues, expectedChosen) = CrosscoderScalarKernels.TopKPerRowAmong(pre, bias, rows, latents, candidates, take);
+            var chosen = new bool[rows * latents]; var values = new T[rows * latents];
+            for (int r = 0; r < rows; r++)
+            {
+                Assert.Equal(take, selection.RowStart[r + 1] - selection.RowStart[r]);
+                for (int e = selection.RowStart[r]; e < selection.RowStart[r + 1]; e++)
+                {
+                    Assert.False(chosen[r * latents + selection.Latent[e]], "a latent was chosen twice");
+                    chosen[r * latents + selection.Latent[e]] = true; values[r * latents + selection.Latent[e]] = selection.Value[e];
+                }
+            }
+            Assert.Equal(expectedChosen, chosen);
+            Assert.Equal(expectedValues, values);
+            Assert.False(selection.NonFinite);
+        }
+    }
+
+    [Fact]
+    public void TopKPerRowAmong_RowWithNaN_FlagsNonFinite()
+    {
+        var pre = Enumerable.Range(0, 3 * 10).Select(i => i == 14 ? float.NaN : i % 4 - 1f).ToArray();
+        var selection = new SparseSelection<float>();
+        fixed (float* p = pre) fixed (float* b = new float[10]) CrosscoderKernels.TopKPerRowAmong(p, b, 3, 10, [1, 3, 4, 8], 2, selection);
+        Assert.True(selection.NonFinite);
+        Assert.Equal(6, selection.Count);
+    }
+
+    [Fact]
+    public void KthLargest_RandomArraysWithDuplicates_EqualsSortedPick()
+    {
+        var random = new Random(5);
+        for (int trial = 0; trial < 300; trial++)
+        {
+            int n = random.Next(1, 60);
+            var values = Enumerable.Range(0, n).Select(_ => (double)random.Next(0, trial % 3 == 0 ? 4 : 1000)).ToArray();
+            int k = random.Next(1, n + 1);
+            double expected = values.OrderByDescending(v => v).ElementAt(k - 1);
+            Assert.Equal(expected, CrosscoderKernels.KthLargest(values.ToArray(), n, k));
+        }
+    }
+
     /// <summary>
     /// The whole fused step (dense product, norms, selection, AuxK, decode, decoder and encoder kernels, Adam) against
     /// the plain twin of the same math on arrays, over two steps; shapes with tails (X not a multiple of the vector

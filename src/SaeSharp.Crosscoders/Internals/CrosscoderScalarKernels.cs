@@ -41,6 +41,20 @@ internal static class CrosscoderScalarKernels
         return selectedBL;
     }
 
+    /// <summary>Per row, the k largest <c>pre + bias</c> among <paramref name="candidates"/> by a full sort (ties: lower latent first), as dense <c>[B, L]</c> arrays: the chosen values (0 elsewhere) and a mask of the chosen entries.</summary>
+    public static (T[] ValuesBL, bool[] ChosenBL) TopKPerRowAmong<T>(T[] preBL, T[] biasL, int rows, int latents, int[] candidates, int k)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var valuesBL = new T[rows * latents]; var chosenBL = new bool[rows * latents];
+        for (int b = 0; b < rows; b++)
+            foreach (int l in candidates.OrderByDescending(l => preBL[b * latents + l] + biasL[l]).ThenBy(l => l).Take(k))
+            {
+                valuesBL[b * latents + l] = preBL[b * latents + l] + biasL[l];
+                chosenBL[b * latents + l] = true;
+            }
+        return (valuesBL, chosenBL);
+    }
+
     /// <summary>
     /// One whole BatchTopK crosscoder step from scratch: pre-activations by a plain triple loop, the weighted
     /// selection, AuxK (per row the top <c>min(auxKLatents, dead)</c> dead pre-activations, when any are dead and

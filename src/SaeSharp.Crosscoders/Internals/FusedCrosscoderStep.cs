@@ -131,7 +131,7 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
             CrosscoderKernels.WeightedBatchTopK(pre, bEncP, normSum, rows, latents, checked(rows * _crosscoder.Config.K), state.Main, state.Selection);
         }
         timings?.Lap(1);
-        if (aux is not null) TopKKernels.TopKPerRowAmong(pre, bEncP, rows, latents, dead, auxK, aux);
+        if (aux is not null) CrosscoderKernels.TopKPerRowAmong(pre, bEncP, rows, latents, dead, auxK, aux);
         timings?.Lap(2);
 
         int gradRows = aux is null ? rows : 2 * rows;
