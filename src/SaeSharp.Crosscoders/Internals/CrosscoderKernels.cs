@@ -231,25 +231,26 @@ internal static unsafe class CrosscoderKernels
                     // NaN ≠ NaN; the value is checked apart because a vector max may drop a NaN operand.
                     if (!Vector.EqualsAll(value, value) || !Vector.EqualsAll(key, key)) nonFinite = true;
                     if (!Vector.GreaterThanOrEqualAny(key, floorV)) continue;
-                    for (int l = j; l < j + w; l++) Offer(b, l, row[l] + biasL[l]);
+                    // Lanes re-read from memory (same bits): indexing a Vector<T> lane costs more than the arithmetic.
+                    for (int l = j; l < j + w; l++)
+                    {
+                        T laneValue = row[l] + biasL[l], laneKey = Key(laneValue, weightL[l]);
+                        if (!(laneKey > T.Zero && laneKey >= floor)) continue;
+                        if (n == buffer.Length) buffer = Grown(buffer);
+                        buffer[n++] = new(b, l, laneValue, laneKey);
+                    }
                 }
                 for (; j < latents; j++)
                 {
-                    T value = row[j] + biasL[j];
-                    if (T.IsNaN(value) || T.IsNaN(Key(value, weightL[j]))) nonFinite = true;
-                    Offer(b, j, value);
+                    T value = row[j] + biasL[j], key = Key(value, weightL[j]);
+                    if (T.IsNaN(value) || T.IsNaN(key)) nonFinite = true;
+                    if (!(key > T.Zero && key >= floor)) continue;
+                    if (n == buffer.Length) buffer = Grown(buffer);
+                    buffer[n++] = new(b, j, value, key);
                 }
             }
             scratch.Chunks[chunk] = buffer;
             scratch.ChunkCounts[chunk] = n;
-
-            void Offer(int b, int l, T value)
-            {
-                T key = Key(value, weightL[l]);
-                if (!(key > T.Zero && key >= floor)) return;
-                if (n == buffer.Length) Array.Resize(ref buffer, Math.Max(256, 2 * n));
-                buffer[n++] = new(b, l, value, key);
-            }
         });
         int count = 0;
         for (int c = 0; c < chunks; c++) count += scratch.ChunkCounts[c];
@@ -339,6 +340,13 @@ internal static unsafe class CrosscoderKernels
             else break;
         }
         return values[target];
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static TElement[] Grown<TElement>(TElement[] buffer)
+    {
+        Array.Resize(ref buffer, Math.Max(256, 2 * buffer.Length));
+        return buffer;
     }
 
     /// <summary>The ranking key relu(v)·w, in the order of operations the autograd step uses.</summary>
