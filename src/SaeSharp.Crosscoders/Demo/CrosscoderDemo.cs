@@ -29,7 +29,10 @@ namespace SaeSharp.Crosscoders.Demo;
 public static class CrosscoderDemo
 {
 
-    /// <summary>Runs the demo (hosts come from the cache when present, else are trained and cached).</summary>
+    /// <summary>How many stage messages <see cref="Run"/> reports to its progress with these options (for a progress bar).</summary>
+    public static int StageCount(CrosscoderDemoOptions options) => options.IncludeStudent ? 7 : 4;
+
+    /// <summary>Runs the demo (hosts come from the cache when present, else are trained and cached), reporting each stage as it starts.</summary>
     /// <exception cref="SaeSharpException">An option is invalid or a cached file is corrupt.</exception>
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
     public static CrosscoderDemoResult Run(CrosscoderDemoOptions options, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
