@@ -11,6 +11,12 @@ for fetch in tests/fixtures/*/fetch.sh; do
   bash "$fetch"
 done
 
+# The file-based samples are not in the solution; building them keeps them compiling against the library.
+for sample in samples/*.cs; do
+  [ -f "$sample" ] || continue
+  dotnet build "$sample" -c Release -v quiet -nologo
+done
+
 # Test processes run side by side on few cores: one libtorch thread each avoids OpenMP spin contention.
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 dotnet test SaeSharp.sln -c Release "$@"

@@ -63,7 +63,7 @@ internal static class CrosscoderCommand
                 CacheFolder = result.GetValue(cache),
             }.Validate();
             var demo = await ConsoleProgress.RunAsync("crosscoder demo", asJson, reporter => Task.Run(() =>
-                CrosscoderDemo.Run(options, new StageProgress(reporter), cancellationToken)));
+                CrosscoderDemo.Run(options, new StageProgress(reporter, CrosscoderDemo.StageCount(options)), cancellationToken)));
             var summary = Summary(demo);
             if (outDir is not null)
             {
@@ -280,11 +280,11 @@ internal static class CrosscoderCommand
         }
     }
 
-    private sealed class StageProgress(IProgress<ConsoleProgress.Update> inner) : IProgress<string>
+    private sealed class StageProgress(IProgress<ConsoleProgress.Update> inner, int stages) : IProgress<string>
     {
         private int _stage;
 
-        public void Report(string value) => inner.Report(new ConsoleProgress.Update(++_stage, 6, value));
+        public void Report(string value) => inner.Report(new ConsoleProgress.Update(++_stage, stages, value));
     }
 
     private sealed class TrainProgressAdapter(IProgress<ConsoleProgress.Update> inner) : IProgress<CrosscoderProgress>

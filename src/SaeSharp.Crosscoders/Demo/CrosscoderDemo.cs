@@ -14,7 +14,7 @@ namespace SaeSharp.Crosscoders.Demo;
 /// learn different sets of key frequencies; a student with a smaller MLP is distilled from host A. Their residual
 /// streams at the <c>=</c> position at <see cref="CrosscoderDemoOptions.Hook"/> (default <c>resid_mid.0</c>, between
 /// attention and MLP) over all p² inputs are paired row by row, crosscoders are trained on A vs B (L1 and BatchTopK
-/// rules) and on A vs the student, and every latent whose encoder reading over the (a, b) grid is dominated by one
+/// rules) and on A vs the student (both rules again), and every latent whose encoder reading over the (a, b) grid is dominated by one
 /// frequency is scored: a frequency key to both models at the hook should give a shared latent, one key to a single
 /// model a latent exclusive to it.
 /// </summary>
@@ -29,7 +29,10 @@ namespace SaeSharp.Crosscoders.Demo;
 public static class CrosscoderDemo
 {
 
-    /// <summary>Runs the demo (hosts come from the cache when present, else are trained and cached).</summary>
+    /// <summary>How many stage messages <see cref="Run"/> reports to its progress with these options (for a progress bar).</summary>
+    public static int StageCount(CrosscoderDemoOptions options) => options.IncludeStudent ? 7 : 4;
+
+    /// <summary>Runs the demo (hosts come from the cache when present, else are trained and cached), reporting each stage as it starts.</summary>
     /// <exception cref="SaeSharpException">An option is invalid or a cached file is corrupt.</exception>
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
     public static CrosscoderDemoResult Run(CrosscoderDemoOptions options, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
@@ -77,8 +80,13 @@ public static class CrosscoderDemo
                 using var actsStudent = Capture(student, inputs, options.Hook);
                 models.Add(new DemoModel("student", $"distilled from A (d_mlp {options.StudentMlpDim}, {options.StudentSteps} steps on A's logits over all inputs)",
                     ModAddTrainer.KeyFrequenciesOf(student).Frequencies, HookKeys(actsStudent, p), Accuracy(student, inputs, labels), fromCache));
-                progress?.Report("crosscoder distilled: A vs student");
-                scores.Add(Score("distilled", CrosscoderSparsity.BatchTopK, options, models[0], models[2], actsA, actsStudent, [hostA.Model, student], inputs));
+                foreach (var sparsity in new[] { CrosscoderSparsity.L1, CrosscoderSparsity.BatchTopK })
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    string name = sparsity == CrosscoderSparsity.L1 ? "distilled_l1" : "distilled_batchtopk";
+                    progress?.Report($"crosscoder {name}: A vs student");
+                    scores.Add(Score(name, sparsity, options, models[0], models[2], actsA, actsStudent, [hostA.Model, student], inputs));
+                }
             }
         }
         return new CrosscoderDemoResult(options, models, agreement, scores, clock.Elapsed.TotalSeconds);

@@ -3,7 +3,7 @@ using SaeSharp.Crosscoders.Analysis;
 namespace SaeSharp.Crosscoders.Demo;
 
 /// <summary>One crosscoder of the demo, scored against the ground truth.</summary>
-/// <param name="Name">Its name (<c>l1</c>, <c>batchtopk</c>, <c>distilled</c>).</param>
+/// <param name="Name">Its name (<c>l1</c>, <c>batchtopk</c>, <c>distilled_l1</c>, <c>distilled_batchtopk</c>).</param>
 /// <param name="ModelA">Source A's model name.</param>
 /// <param name="ModelB">Source B's model name.</param>
 /// <param name="Sparsity">Its sparsity rule.</param>
