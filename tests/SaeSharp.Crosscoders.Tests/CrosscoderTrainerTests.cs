@@ -62,6 +62,34 @@ public sealed class CrosscoderTrainerTests : IDisposable
     }
 
     [Fact]
+    public async Task CrosscoderTrainer_FusedAndAutogradSteps_TrainToTheSameCrosscoder()
+    {
+        // The trainer hands both steps the same schedule, dead mask and AuxK settings (dead latents appear after
+        // 320 rows, so AuxK runs for most of the 30 steps): the runs agree to float32 round-off.
+        var (rowsNSD, _, _) = PairedData.Create(512, 8, 4, 3, 3, 0.15, seed: 1);
+        var config = new CrosscoderConfig { InputDim = 8, LatentCount = 24, K = 3 };
+        var run = SmallRun with { Steps = 30, LogEvery = 30 };
+        using var fusedSource = Source(rowsNSD);
+        using var fused = new CrosscoderTrainer(config, run with { Step = TrainingStepKind.Fused });
+        var fusedMetrics = (await fused.TrainAsync(fusedSource)).FinalMetrics;
+        using var autogradSource = Source(rowsNSD);
+        using var autograd = new CrosscoderTrainer(config, run with { Step = TrainingStepKind.Autograd });
+        var autogradMetrics = (await autograd.TrainAsync(autogradSource)).FinalMetrics;
+
+        Assert.True(fusedMetrics.AuxKLoss > 0, "AuxK never ran");
+        Assert.Equal(autogradMetrics.Loss, fusedMetrics.Loss, 1e-4 * autogradMetrics.Loss);
+        Assert.Equal(autogradMetrics.AuxKLoss, fusedMetrics.AuxKLoss, 1e-3 * autogradMetrics.AuxKLoss);
+        Assert.Equal(autogradMetrics.L0, fusedMetrics.L0, 1e-9);
+        Assert.Equal(autogradMetrics.DeadFraction, fusedMetrics.DeadFraction, 1e-9);
+        foreach (var ((name, expected), (_, actual)) in autograd.Crosscoder.TrainableParameters.Zip(fused.Crosscoder.TrainableParameters))
+        {
+            double relative = actual.sub(expected).norm().item<float>() / expected.norm().item<float>();
+            Assert.True(relative < 1e-4, $"{name}: fused and autograd runs differ by {relative:E2} (relative)");
+        }
+        Assert.True(fused.Crosscoder.ThresholdL.allclose(autograd.Crosscoder.ThresholdL, rtol: 1e-4, atol: 0));
+    }
+
+    [Fact]
     public async Task CrosscoderCheckpoint_SaveLoad_RoundTripsBitExact()
     {
         var (rowsNSD, _, _) = PairedData.Create(256, 6, 3, 2, 2, 0.2, seed: 2);
