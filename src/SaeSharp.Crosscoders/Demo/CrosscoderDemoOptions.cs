@@ -15,8 +15,11 @@ public sealed record CrosscoderDemoOptions
     /// <summary>MLP width of the distilled student (default 256, half the teacher's 512).</summary>
     public int StudentMlpDim { get; init; } = 256;
 
-    /// <summary>Full-batch distillation steps of the student (default 600).</summary>
-    public int StudentSteps { get; init; } = 600;
+    /// <summary>
+    /// Full-batch distillation steps of the student (default 1500: the student then gives the teacher's answer on all
+    /// p² inputs; after 600 steps it agreed on 62%). About 2.5 minutes on 2 cores, cached afterwards.
+    /// </summary>
+    public int StudentSteps { get; init; } = 1500;
 
     /// <summary>
     /// The hook every host is read at, at the <c>=</c> position (default <c>resid_mid.0</c>: between attention and MLP,
