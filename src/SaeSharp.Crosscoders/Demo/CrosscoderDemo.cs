@@ -14,9 +14,9 @@ namespace SaeSharp.Crosscoders.Demo;
 /// learn different sets of key frequencies; a student with a smaller MLP is distilled from host A. Their residual
 /// streams at the <c>=</c> position at <see cref="CrosscoderDemoOptions.Hook"/> (default <c>resid_mid.0</c>, between
 /// attention and MLP) over all p² inputs are paired row by row, crosscoders are trained on A vs B (L1 and BatchTopK
-/// rules) and on A vs the student (both rules again), and every latent whose encoder reading over the (a, b) grid is dominated by one
-/// frequency is scored: a frequency key to both models at the hook should give a shared latent, one key to a single
-/// model a latent exclusive to it.
+/// rules) and on A vs the student (both rules again), and every latent whose encoder reading over the (a, b) grid
+/// is dominated by one frequency is scored: a frequency key to both models at the hook should give a shared latent,
+/// one key to a single model a latent exclusive to it.
 /// </summary>
 /// <remarks>
 /// Why <c>resid_mid.0</c>: there the stream is 98% waves of a and of b taken separately (measured on the demo hosts),
@@ -28,7 +28,6 @@ namespace SaeSharp.Crosscoders.Demo;
 /// </remarks>
 public static class CrosscoderDemo
 {
-
     /// <summary>How many stage messages <see cref="Run"/> reports to its progress with these options (for a progress bar).</summary>
     public static int StageCount(CrosscoderDemoOptions options) => options.IncludeStudent ? 7 : 4;
 
@@ -138,10 +137,10 @@ public static class CrosscoderDemo
         var keyB = modelB.HookKeyFrequencies.ToHashSet();
         var (dominant, share) = DominantFrequencies(crosscoder, result.SourceScales, rowsNSD, p, options.DominanceThreshold);
         var order = new[] { LatentClass.Shared, LatentClass.AOnly, LatentClass.BOnly };
-        var live = diff.Latents.Where(l => l.Class != LatentClass.Dead && dominant[l.Index] != 0).ToArray();
-        int dominated = live.Length;
-        var (confusion, scored, correct) = Confuse(live, dominant, keyA, keyB, order);
-        var (_, embeddingScored, embeddingCorrect) = Confuse(live, dominant, modelA.KeyFrequencies.ToHashSet(), modelB.KeyFrequencies.ToHashSet(), order);
+        var dominatedLatents = diff.Latents.Where(l => l.Class != LatentClass.Dead && dominant[l.Index] != 0).ToArray();
+        int dominated = dominatedLatents.Length;
+        var (confusion, scored, correct) = Confuse(dominatedLatents, dominant, keyA, keyB, order);
+        var (_, embeddingScored, embeddingCorrect) = Confuse(dominatedLatents, dominant, modelA.KeyFrequencies.ToHashSet(), modelB.KeyFrequencies.ToHashSet(), order);
         var frequencies = keyA.Union(keyB).Union(modelA.KeyFrequencies).Union(modelB.KeyFrequencies).Order().Select(k =>
         {
             var latents = diff.Latents.Where(l => l.Class != LatentClass.Dead && dominant[l.Index] == k).ToArray();
