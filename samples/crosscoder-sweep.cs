@@ -7,7 +7,8 @@
 //   dotnet run samples/crosscoder-sweep.cs -- --sparsity l1 --l1 0.3 --permute-b     (B's rows shuffled: independent sources)
 //
 // Options: --hook, --sparsity l1|batchtopk, --latents, --k, --l1, --steps, --init-norm (decoder init norm, 0.08),
-// --dominance (share, 0.5), --seed-a, --seed-b, --permute-b.
+// --dominance (share, 0.5), --seed-a, --seed-b, --permute-b, --init-from-l1 (train an L1 crosscoder first and
+// start from its weights).
 //
 // Hosts come from $XDG_CACHE_HOME/saesharp/hosts (~/.cache when unset) and are trained there when missing
 // (about 2 minutes each on 2 cores).
@@ -72,6 +73,21 @@ var trainConfig = new CrosscoderTrainConfig
 var clock = Stopwatch.StartNew();
 using var source = PairedActivationSource.FromTensors([actsA, actsB], seed: 0);
 using var trainer = new CrosscoderTrainer(config, trainConfig);
+if (args.Contains("--init-from-l1"))
+{
+    // Start from a trained L1 crosscoder's weights (its latents are mostly exclusive) to see whether the chosen
+    // rule keeps that solution or moves away from it.
+    using var l1Source = PairedActivationSource.FromTensors([actsA, actsB], seed: 0);
+    using var l1Trainer = new CrosscoderTrainer(config with { Sparsity = CrosscoderSparsity.L1 }, trainConfig);
+    var l1Result = l1Trainer.TrainAsync(l1Source).GetAwaiter().GetResult();
+    using var l1RowsNSD = stack([actsA, actsB], 1);
+    var l1Diff = ModelDiff.Analyze(l1Trainer.Crosscoder, l1Result.SourceScales, l1RowsNSD);
+    Console.WriteLine($"L1 start: shared {l1Diff.Count(LatentClass.Shared)}, A-only {l1Diff.Count(LatentClass.AOnly)}, B-only {l1Diff.Count(LatentClass.BOnly)}");
+    using var noGrad = no_grad();
+    var from = l1Trainer.Crosscoder.named_parameters().ToDictionary(kv => kv.name, kv => kv.parameter);
+    foreach (var (name, parameter) in trainer.Crosscoder.named_parameters())
+        parameter.copy_(from[name]);
+}
 var result = trainer.TrainAsync(source).GetAwaiter().GetResult();
 Console.WriteLine(string.Create(inv, $"{sparsity} L {latents} k {k} λ {l1} steps {steps}: trained in {clock.Elapsed.TotalSeconds:F0} s, FVU {string.Join(" / ", result.FinalMetrics.SourceFvu.Select(v => v.ToString("F3", inv)))}, L0 {result.FinalMetrics.L0:F1}"));
 
