@@ -116,7 +116,7 @@ internal static unsafe class CrosscoderKernels
         {
             const int Buckets = 1 << 15;
             var hist = RentZeroed<int>(Buckets);
-            for (int i = 0; i < candidateCount; i++) hist[Bucket(candidates[i].Key)]++;
+            for (int i = 0; i < candidateCount; i++) hist[TopKKernels.Bucket(candidates[i].Key)]++;
             int cut = 0; long above = 0;
             for (int h = Buckets - 1; h >= 0; h--)
             {
@@ -127,7 +127,7 @@ internal static unsafe class CrosscoderKernels
             if (scratch.CutKeys.Length < hist[cut]) scratch.CutKeys = new T[hist[cut]];
             var sorted = scratch.CutKeys;
             int inCut = 0;
-            for (int i = 0; i < candidateCount; i++) if (Bucket(candidates[i].Key) == cut) sorted[inCut++] = candidates[i].Key;
+            for (int i = 0; i < candidateCount; i++) if (TopKKernels.Bucket(candidates[i].Key) == cut) sorted[inCut++] = candidates[i].Key;
             Array.Sort(sorted, 0, inCut);
             int needed = (int)(total - above);
             threshold = sorted[inCut - needed];
@@ -177,13 +177,13 @@ internal static unsafe class CrosscoderKernels
                     for (int l = j; l < j + w; l++)
                     {
                         T laneKey = Key(row[l] + biasL[l], weightL[l]);
-                        if (laneKey > T.Zero) hist[Bucket(laneKey)]++;
+                        if (laneKey > T.Zero) hist[TopKKernels.Bucket(laneKey)]++;
                     }
                 }
                 for (; j < latents; j++)
                 {
                     T key = Key(row[j] + biasL[j], weightL[j]);
-                    if (key > T.Zero) hist[Bucket(key)]++;
+                    if (key > T.Zero) hist[TopKKernels.Bucket(key)]++;
                 }
             }
             return hist;
@@ -197,7 +197,7 @@ internal static unsafe class CrosscoderKernels
         for (int h = Buckets - 1; h > 0; h--)
         {
             above += merged[h];
-            if (above >= target) { floor = SmallestInBucket<T>(h); break; }
+            if (above >= target) { floor = TopKKernels.SmallestInBucket<T>(h); break; }
         }
         ArrayPool<long>.Shared.Return(merged);
         return floor;
@@ -471,19 +471,5 @@ internal static unsafe class CrosscoderKernels
         var array = ArrayPool<TElement>.Shared.Rent(length);
         Array.Clear(array, 0, length);
         return array;
-    }
-
-    static T SmallestInBucket<T>(int bucket) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float)) { float f = BitConverter.UInt32BitsToSingle((uint)bucket << 16); return Unsafe.As<float, T>(ref f); }
-        double d = BitConverter.UInt64BitsToDouble((ulong)bucket << 48);
-        return Unsafe.As<double, T>(ref d);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static int Bucket<T>(T positive) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float)) return (int)(BitConverter.SingleToUInt32Bits(Unsafe.As<T, float>(ref positive)) >> 16);
-        return (int)(BitConverter.DoubleToUInt64Bits(Unsafe.As<T, double>(ref positive)) >> 48);
     }
 }

@@ -86,7 +86,7 @@ internal static class CrosscoderThroughput
             (fusedMs, denseMs, encoderMs) = (medians[0], medians[1], medians[2]);
             if (profile)
             {
-                fused.Timings = new CrosscoderStepTimings();
+                fused.Timings = new StepTimings(FusedCrosscoderStep.TimingParts);
                 for (int i = 0; i < Math.Max(3, reps.FusedTimed); i++) fusedStep();
                 parts = fused.Timings.MeanMilliseconds();
             }

@@ -38,9 +38,8 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
 
     private readonly Crosscoder _crosscoder;
     private readonly EncoderGradientMode _encoderGradient;
-    private readonly string[] _names;
-    private readonly Tensor[] _firstMoments, _secondMoments;
-    private long _step;
+    // Moments, step count and training-state names as the autograd step keeps them, so either step resumes the other.
+    private readonly AdamOptimizer _adam;
     private Tensor? _preBL, _gradEncXL;
     private object? _cpuState;
 
@@ -55,11 +54,8 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
             throw new SaeSharpException($"the fused step needs float32 or float64 parameters on the CPU, got {weight.dtype} on {weight.device}; use the autograd step", field: "step");
         _crosscoder = crosscoder;
         _encoderGradient = encoderGradient;
-        var parameters = crosscoder.TrainableParameters;
-        _names = parameters.Select(p => p.Name).ToArray();
         using var noGrad = no_grad();
-        _firstMoments = parameters.Select(p => zeros_like(p.Parameter).DetachFromDisposeScope()).ToArray();
-        _secondMoments = parameters.Select(p => zeros_like(p.Parameter).DetachFromDisposeScope()).ToArray();
+        _adam = new AdamOptimizer(crosscoder.TrainableParameters);
     }
 
     /// <summary>Whether <paramref name="crosscoder"/> can train with this step (BatchTopK, CPU, float32 or float64).</summary>
@@ -68,10 +64,14 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         && crosscoder.EncoderWeightSDL.dtype is ScalarType.Float32 or ScalarType.Float64;
 
     /// <summary>When set, each step adds its per-part wall time here.</summary>
-    internal CrosscoderStepTimings? Timings { get; set; }
+    internal StepTimings? Timings { get; set; }
+
+    /// <summary>The parts this step laps in <see cref="Timings"/>, in order.</summary>
+    internal static readonly string[] TimingParts =
+        ["encoder_gemm", "norms_batchtopk", "auxk_select", "decode", "bucket", "decoder_grads_adam", "encoder_grads_adam", "b_dec_metrics"];
 
     /// <summary>Adam steps taken so far.</summary>
-    public long StepCount => _step;
+    public long StepCount => _adam.StepCount;
 
     /// <inheritdoc />
     public CrosscoderStepResult Step(Tensor xBSD, double learningRate, double l1Coefficient, Tensor deadMaskL, double auxKCoefficient, int auxKLatents)
@@ -84,10 +84,10 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
             throw new SaeSharpException($"input is {xBSD.dtype} on {xBSD.device}, expected {dtype} on the CPU like the parameters", field: "x");
         using var noGrad = no_grad();
         _crosscoder.train();
-        _step++;
+        long step = _adam.AdvanceStep();
         return dtype == ScalarType.Float32
-            ? KernelStep<float>(xBSD, learningRate, deadMaskL, auxKCoefficient, auxKLatents)
-            : KernelStep<double>(xBSD, learningRate, deadMaskL, auxKCoefficient, auxKLatents);
+            ? KernelStep<float>(xBSD, learningRate, step, deadMaskL, auxKCoefficient, auxKLatents)
+            : KernelStep<double>(xBSD, learningRate, step, deadMaskL, auxKCoefficient, auxKLatents);
     }
 
     /// <summary>Buffers reused from step to step.</summary>
@@ -99,7 +99,7 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         public T[] GradRowsX = [], SqErrB = [], AuxErrB = [], GradSumParts = [], NormSumL = [], GPreP = [];
     }
 
-    private unsafe CrosscoderStepResult KernelStep<T>(Tensor xInput, double learningRate, Tensor deadMaskL, double auxKCoefficient, int auxKLatents)
+    private unsafe CrosscoderStepResult KernelStep<T>(Tensor xInput, double learningRate, long step, Tensor deadMaskL, double auxKCoefficient, int auxKLatents)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int rows = (int)xInput.shape[0], sources = _crosscoder.SourceCount, dim = _crosscoder.InputDim, latents = _crosscoder.LatentCount;
@@ -140,7 +140,7 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         if (state.SqErrB.Length < rows) { state.SqErrB = new T[rows]; state.AuxErrB = new T[rows]; }
         if (state.GradSumParts.Length < chunks * width) state.GradSumParts = new T[chunks * width];
         var firedL = zeros(latents, ScalarType.Float32);
-        var adam = AdamCoefficients<T>.Create(learningRate, AdamOptimizer.Beta1, AdamOptimizer.Beta2, AdamOptimizer.Epsilon, _step);
+        var adam = AdamCoefficients<T>.Create(learningRate, AdamOptimizer.Beta1, AdamOptimizer.Beta2, AdamOptimizer.Epsilon, step);
         double sqErrSum = 0, auxErrSum = 0;
         double[] squaredErrorS, varianceS;
         fixed (T* gradRowsX = state.GradRowsX)
@@ -153,11 +153,11 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
             timings?.Lap(4);
             if (state.GPreP.Length < state.Buckets.Count) state.GPreP = new T[state.Buckets.Count];
             CrosscoderKernels.DecoderUpdate(state.Buckets, gradRowsX, latents, width, wDecP, bEncP,
-                Ptr<T>(_firstMoments[1]), Ptr<T>(_secondMoments[1]), Ptr<T>(_firstMoments[2]), Ptr<T>(_secondMoments[2]), adam, state.GPreP);
+                Ptr<T>(_adam.FirstMoment(1)), Ptr<T>(_adam.SecondMoment(1)), Ptr<T>(_adam.FirstMoment(2)), Ptr<T>(_adam.SecondMoment(2)), adam, state.GPreP);
             timings?.Lap(5);
             if (_encoderGradient == EncoderGradientMode.Sparse)
             {
-                CrosscoderKernels.EncoderUpdate(state.Buckets, state.GPreP, x, width, latents, wEncP, Ptr<T>(_firstMoments[0]), Ptr<T>(_secondMoments[0]), adam);
+                CrosscoderKernels.EncoderUpdate(state.Buckets, state.GPreP, x, width, latents, wEncP, Ptr<T>(_adam.FirstMoment(0)), Ptr<T>(_adam.SecondMoment(0)), adam);
             }
             else
             {
@@ -166,14 +166,14 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
                 CrosscoderKernels.ScatterPreGradients(state.Buckets, state.GPreP, latents, pre);
                 _gradEncXL ??= empty([width, latents], xBX.dtype).DetachFromDisposeScope();
                 using (var xXB = xBX.t()) _gradEncXL.addmm_(xXB, _preBL, beta: 0, alpha: 1);
-                CrosscoderKernels.AdamDense(wEncP, Ptr<T>(_gradEncXL), Ptr<T>(_firstMoments[0]), Ptr<T>(_secondMoments[0]), (long)width * latents, adam);
+                CrosscoderKernels.AdamDense(wEncP, Ptr<T>(_gradEncXL), Ptr<T>(_adam.FirstMoment(0)), Ptr<T>(_adam.SecondMoment(0)), (long)width * latents, adam);
             }
             timings?.Lap(6);
 
             // ∇b_dec = Σ_b g_b (the AuxK decode has no b_dec), reduced in fixed chunk order.
             var gBDec = new T[width];
             for (int c = 0; c < chunks; c++) for (int j = 0; j < width; j++) gBDec[j] += state.GradSumParts[c * width + j];
-            fixed (T* g = gBDec) SparseKernels.AdamRow(bDecP, g, Ptr<T>(_firstMoments[3]), Ptr<T>(_secondMoments[3]), width, adam);
+            fixed (T* g = gBDec) SparseKernels.AdamRow(bDecP, g, Ptr<T>(_adam.FirstMoment(3)), Ptr<T>(_adam.SecondMoment(3)), width, adam);
 
             for (int b = 0; b < rows; b++) sqErrSum += double.CreateChecked(sqErr[b]);
             if (aux is not null) for (int b = 0; b < rows; b++) auxErrSum += double.CreateChecked(auxErr[b]);
@@ -256,46 +256,15 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
     private static unsafe T* Ptr<T>(Tensor t) where T : unmanaged => (T*)TensorMemory.Address(t);
 
     /// <inheritdoc />
-    public IReadOnlyList<(string Name, Tensor Tensor)> OptimizerState()
-    {
-        var state = new List<(string, Tensor)>();
-        for (int i = 0; i < _names.Length; i++)
-        {
-            state.Add(($"adam.m.{_names[i]}", _firstMoments[i]));
-            state.Add(($"adam.v.{_names[i]}", _secondMoments[i]));
-        }
-        state.Add(("adam.step", tensor(_step)));
-        return state;
-    }
+    public IReadOnlyList<(string Name, Tensor Tensor)> OptimizerState() => _adam.State();
 
     /// <inheritdoc />
-    public void LoadOptimizerState(IReadOnlyDictionary<string, Tensor> state)
-    {
-        using var noGrad = no_grad();
-        for (int i = 0; i < _names.Length; i++)
-        {
-            _firstMoments[i].copy_(Required($"adam.m.{_names[i]}", _firstMoments[i]));
-            _secondMoments[i].copy_(Required($"adam.v.{_names[i]}", _secondMoments[i]));
-        }
-        if (!state.TryGetValue("adam.step", out var step))
-            throw new SaeSharpException("training state lacks adam.step", field: "adam.step");
-        _step = step.item<long>();
-
-        Tensor Required(string name, Tensor like)
-        {
-            if (!state.TryGetValue(name, out var value))
-                throw new SaeSharpException("training state lacks this optimizer tensor", field: name);
-            if (!value.shape.SequenceEqual(like.shape))
-                throw new SaeSharpException($"shape [{string.Join(", ", value.shape)}] does not match the crosscoder's [{string.Join(", ", like.shape)}]", field: name);
-            return value;
-        }
-    }
+    public void LoadOptimizerState(IReadOnlyDictionary<string, Tensor> state) => _adam.Load(state);
 
     /// <inheritdoc />
     public void Dispose()
     {
         _preBL?.Dispose(); _gradEncXL?.Dispose();
-        foreach (var t in _firstMoments) t.Dispose();
-        foreach (var t in _secondMoments) t.Dispose();
+        _adam.Dispose();
     }
 }

@@ -29,6 +29,15 @@ internal sealed class AdamOptimizer : IDisposable
     /// <summary>Steps taken so far (t).</summary>
     public long StepCount { get; private set; }
 
+    /// <summary>m of parameter <paramref name="index"/>, for a step that applies this update in its own kernels.</summary>
+    internal Tensor FirstMoment(int index) => _firstMoments[index];
+
+    /// <summary>v of parameter <paramref name="index"/>, for a step that applies this update in its own kernels.</summary>
+    internal Tensor SecondMoment(int index) => _secondMoments[index];
+
+    /// <summary>Counts one step whose update the caller applies itself (a fused step) and returns t for its bias corrections.</summary>
+    internal long AdvanceStep() => ++StepCount;
+
     /// <summary>Updates every parameter from its <c>.grad</c> (parameters without a gradient are skipped).</summary>
     public void Step(double learningRate)
     {
@@ -79,7 +88,7 @@ internal sealed class AdamOptimizer : IDisposable
         if (!state.TryGetValue(name, out var value))
             throw new SaeSharpException("training state lacks this optimizer tensor", field: name);
         if (!value.shape.SequenceEqual(like.shape))
-            throw new SaeSharpException($"shape [{string.Join(", ", value.shape)}] does not match the SAE's [{string.Join(", ", like.shape)}]", field: name);
+            throw new SaeSharpException($"shape [{string.Join(", ", value.shape)}] does not match the model's [{string.Join(", ", like.shape)}]", field: name);
         return value;
     }
 

@@ -2,13 +2,17 @@ using System.Diagnostics;
 
 namespace SaeSharp.Training.Fused;
 
-/// <summary>Wall time per part of the fused step, summed over steps (for the profile benchmark).</summary>
-internal sealed class StepTimings
+/// <summary>
+/// Wall time per part of a fused step, summed over steps (for the profile benchmarks). A step calls
+/// <see cref="Start"/> once, then <see cref="Lap"/> with each part's index as that part ends.
+/// </summary>
+internal sealed class StepTimings(IReadOnlyList<string> parts)
 {
-    public static readonly string[] Parts =
+    /// <summary>The parts of <see cref="FusedTopKTrainingStep"/>, in the order it laps them.</summary>
+    public static readonly string[] FusedTopKParts =
         ["centre", "encoder_gemm", "topk", "auxk_select", "decode", "bucket", "grads_adam_renorm", "b_dec", "metrics"];
 
-    readonly long[] ticks = new long[Parts.Length];
+    readonly long[] ticks = new long[parts.Count];
     long mark;
 
     public int Steps { get; set; }
@@ -24,5 +28,5 @@ internal sealed class StepTimings
 
     /// <summary>Mean milliseconds per step for each part.</summary>
     public IReadOnlyList<(string Part, double Milliseconds)> MeanMilliseconds() =>
-        Parts.Select((name, i) => (name, ticks[i] * 1000.0 / Stopwatch.Frequency / Math.Max(1, Steps))).ToArray();
+        parts.Select((name, i) => (name, ticks[i] * 1000.0 / Stopwatch.Frequency / Math.Max(1, Steps))).ToArray();
 }

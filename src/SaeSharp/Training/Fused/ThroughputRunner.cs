@@ -65,7 +65,7 @@ internal static class ThroughputRunner
                 () => fused.Step(xBD, settings).Dispose(), encoder.Run);
             if (profile)
             {
-                fused.Timings = new StepTimings();
+                fused.Timings = new StepTimings(StepTimings.FusedTopKParts);
                 for (int i = 0; i < Math.Max(3, reps.FusedTimed); i++) fused.Step(xBD, settings).Dispose();
                 var measured = fused.Timings.MeanMilliseconds().ToList();
                 // Gradients and Adam share one pass over the latent rows; Adam + renormalisation alone (every

@@ -181,15 +181,17 @@ internal static unsafe class TopKKernels
         for (; j < n; j++) { T v = row[j] + bias[j]; if (v > floor) action(v, j); }
     }
 
-    static T SmallestInBucket<T>(int bucket) where T : unmanaged
+    /// <summary>The smallest positive value whose <see cref="Bucket"/> is <paramref name="bucket"/>.</summary>
+    internal static T SmallestInBucket<T>(int bucket) where T : unmanaged
     {
         if (typeof(T) == typeof(float)) { float f = BitConverter.UInt32BitsToSingle((uint)bucket << 16); return Unsafe.As<float, T>(ref f); }
         double d = BitConverter.UInt64BitsToDouble((ulong)bucket << 48);
         return Unsafe.As<double, T>(ref d);
     }
 
+    /// <summary>A positive value's histogram bucket: its top 16 bits (sign, exponent, leading mantissa), so buckets order as values do.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static int Bucket<T>(T positive) where T : unmanaged
+    internal static int Bucket<T>(T positive) where T : unmanaged
     {
         if (typeof(T) == typeof(float)) return (int)(BitConverter.SingleToUInt32Bits(Unsafe.As<T, float>(ref positive)) >> 16);
         return (int)(BitConverter.DoubleToUInt64Bits(Unsafe.As<T, double>(ref positive)) >> 48);
