@@ -106,12 +106,11 @@ foreach (var latent in diff.Latents.Where(l => l.Class != LatentClass.Dead))
     // The frequency that holds the largest share of the variance of the latent's pre-activation over the grid.
     using var gridPP = preNL.select(1, latent.Index).view(p, p);
     using var centred = gridPP.sub(gridPP.mean());
-    var components = Fourier.ComponentFractions(centred);
-    int best = Enumerable.Range(1, (p - 1) / 2).MaxBy(components.Frequency);
+    var (best, share) = Fourier.ComponentFractions(centred).Dominant();
     var truth = Truth(best);
     string key = $"{latent.Class}/{truth?.ToString() ?? "none"}";
     counts[key] = counts.GetValueOrDefault(key) + 1;
-    if (components.Frequency(best) < threshold || truth is null) continue;
+    if (share < threshold || truth is null) continue;
     scored++;
     if (truth == latent.Class) correct++;
 }

@@ -135,7 +135,7 @@ public static class CrosscoderDemo
 
         var keyA = modelA.HookKeyFrequencies.ToHashSet();
         var keyB = modelB.HookKeyFrequencies.ToHashSet();
-        var (dominant, share) = DominantFrequencies(crosscoder, result.SourceScales, rowsNSD, p, options.DominanceThreshold);
+        var (dominant, share) = DominantFrequencies(crosscoder, result.SourceScales, rowsNSD, diff, p, options.DominanceThreshold);
         var order = new[] { LatentClass.Shared, LatentClass.AOnly, LatentClass.BOnly };
         var dominatedLatents = diff.Latents.Where(l => l.Class != LatentClass.Dead && dominant[l.Index] != 0).ToArray();
         int dominated = dominatedLatents.Length;
@@ -187,7 +187,8 @@ public static class CrosscoderDemo
     /// <summary>
     /// Each live latent's dominant frequency: the k with the largest share of the variance of its encoder
     /// pre-activation over the (a, b) grid (<see cref="FourierComponents.Frequency"/> of the mean-removed
-    /// pre-activation), kept when that share reaches <paramref name="threshold"/>; 0 for dead or undominated latents.
+    /// pre-activation), kept when that share reaches <paramref name="threshold"/>; 0 for latents dead in
+    /// <paramref name="diff"/> and for undominated ones.
     /// </summary>
     /// <remarks>
     /// The pre-activation, not the activation: the pre-activation is a linear reading of the stream, so its spectrum
@@ -196,27 +197,25 @@ public static class CrosscoderDemo
     /// 3k, ... (mod p), which are other frequency indices: a clean single-frequency latent firing on 5% of inputs
     /// holds only about a tenth of its activation variance at k.
     /// </remarks>
-    internal static (int[] Frequency, double[] Share) DominantFrequencies(Crosscoder crosscoder, IReadOnlyList<double> scales, Tensor rowsNSD, int p, double threshold)
+    internal static (int[] Frequency, double[] Share) DominantFrequencies(Crosscoder crosscoder, IReadOnlyList<double> scales, Tensor rowsNSD,
+        ModelDiffResult diff, int p, double threshold)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var scalesS1 = tensor(scales.Select(v => (float)v).ToArray()).view(1, -1, 1);
-        var xNSD = rowsNSD.mul(scalesS1);
-        var firesL = crosscoder.Encode(xNSD).gt(0).any(0).data<bool>().ToArray();
-        var preNL = crosscoder.PreActivations(xNSD).to_type(ScalarType.Float64);
+        var preNL = crosscoder.PreActivations(rowsNSD.mul(scalesS1)).to_type(ScalarType.Float64);
         int l = crosscoder.LatentCount;
         var frequency = new int[l];
         var share = new double[l];
-        for (int i = 0; i < l; i++)
+        // The diff has already encoded every row: its dead latents are skipped here instead of encoding again.
+        foreach (var latent in diff.Latents)
         {
-            if (!firesL[i]) continue;
+            int i = latent.Index;
+            if (latent.Class == LatentClass.Dead) continue;
             var fPP = preNL.select(1, i).view(p, p);
-            var components = Fourier.ComponentFractions(fPP.sub(fPP.mean()));
-            int best = 1;
-            for (int k = 2; k <= (p - 1) / 2; k++)
-                if (components.Frequency(k) > components.Frequency(best)) best = k;
-            share[i] = components.Frequency(best);
-            if (share[i] >= threshold) frequency[i] = best;
+            var (best, bestShare) = Fourier.ComponentFractions(fPP.sub(fPP.mean())).Dominant();
+            share[i] = bestShare;
+            if (bestShare >= threshold) frequency[i] = best;
         }
         return (frequency, share);
     }

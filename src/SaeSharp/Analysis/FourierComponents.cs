@@ -27,6 +27,15 @@ public sealed record FourierComponents(
     public double Frequency(int k) =>
         CosA[k - 1] + SinA[k - 1] + CosB[k - 1] + SinB[k - 1] + CosACosB[k - 1] + CosASinB[k - 1] + SinACosB[k - 1] + SinASinB[k - 1];
 
+    /// <summary>The frequency with the largest <see cref="Frequency"/> share (the lowest k on ties) and that share.</summary>
+    public (int Frequency, double Share) Dominant()
+    {
+        int best = 1;
+        for (int k = 2; k <= (P - 1) / 2; k++)
+            if (Frequency(k) > Frequency(best)) best = k;
+        return (best, Frequency(best));
+    }
+
     /// <summary>Frequency k's share in the product terms alone (what a(b)-interaction features such as cos(ω(a+b)) occupy).</summary>
     public double Products(int k) => CosACosB[k - 1] + CosASinB[k - 1] + SinACosB[k - 1] + SinASinB[k - 1];
 }

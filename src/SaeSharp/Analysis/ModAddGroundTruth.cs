@@ -57,13 +57,9 @@ public static class ModAddGroundTruth
             if (firing[latent] == 0) continue;
             var components = Fourier.ComponentFractions(gridsLPP[latent]);
             double variance = 1 - components.Constant;
-            int best = 1;
-            double bestShare = -1;
-            for (int k = 1; k <= (p - 1) / 2; k++)
-            {
-                double share = variance > 1e-12 ? components.Frequency(k) / variance : 0;
-                if (share > bestShare) (best, bestShare) = (k, share);
-            }
+            // A constant latent has no variance to split: frequency 1 with share 0, as for any all-zero spectrum.
+            var (best, bestShare) = variance > 1e-12 ? components.Dominant() : (1, 0.0);
+            if (variance > 1e-12) bestShare /= variance;
             bool isKey = keys.Contains(best);
             live.Add(new LatentFrequency(latent, firing[latent], best, bestShare, isKey, isKey && bestShare >= dominanceThreshold));
         }

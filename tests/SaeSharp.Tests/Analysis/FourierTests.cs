@@ -86,6 +86,15 @@ public sealed class FourierTests
         Assert.Equal(1.0, c.Products(6), 6);
         Assert.Equal(0.0, c.Constant, 6);
         Assert.Equal(0.0, c.CrossFrequency, 6);
+        var (frequency, share) = c.Dominant();
+        Assert.Equal(6, frequency);
+        Assert.Equal(1.0, share, 6);
+
+        // Two frequencies: the larger wins with its own share.
+        using var mixed = Grid((a, b) => Math.Cos(Omega(2) * a) + 2 * Math.Sin(Omega(9) * b));
+        var (mixedFrequency, mixedShare) = Fourier.ComponentFractions(mixed).Dominant();
+        Assert.Equal(9, mixedFrequency);
+        Assert.Equal(0.8, mixedShare, 6);
     }
 
     [Fact]
