@@ -40,17 +40,10 @@ var configA = new ModAddConfig(P: p, Seed: seedA);
 var configB = new ModAddConfig(P: p, Seed: seedB);
 using var hostA = ModAddCache.LoadOrTrain(configA, ModAddCache.DefaultFolder(configA));
 using var hostB = ModAddCache.LoadOrTrain(configB, ModAddCache.DefaultFolder(configB));
-using var inputs = ModAddTask.AllInputs(p);
 
-Tensor Capture(HostTransformer model)
-{
-    using var noGrad = no_grad();
-    var hooks = new HostHooks().Capture(hook);
-    model.Forward(inputs, hooks);
-    return hooks.Captured[hook].select(1, -1).contiguous().detach();
-}
-var actsA = Capture(hostA.Model);
-var actsB = Capture(hostB.Model);
+// The residual stream at the = position for every input, rows a·p + b.
+var actsA = ModAddGroundTruth.ResidualAtEquals(hostA.Model, hook);
+var actsB = ModAddGroundTruth.ResidualAtEquals(hostB.Model, hook);
 var keysA = Fourier.ActivationKeyFrequencies(actsA, p);
 var keysB = Fourier.ActivationKeyFrequencies(actsB, p);
 Console.WriteLine($"A: embedding keys {string.Join(",", hostA.KeyFrequencies.Frequencies)}; at {hook} {string.Join(",", keysA.Frequencies)} ({keysA.Explained:P1} of variance)");

@@ -47,8 +47,8 @@ public static class CrosscoderDemo
         using var hostB = ModAddCache.LoadOrTrain(configB, HostFolder(options, configB), cancellationToken: cancellationToken);
         using var inputs = ModAddTask.AllInputs(p);
         using var labels = ModAddTask.AllLabels(p);
-        using var actsA = Capture(hostA.Model, inputs, options.Hook);
-        using var actsB = Capture(hostB.Model, inputs, options.Hook);
+        using var actsA = ModAddGroundTruth.ResidualAtEquals(hostA.Model, options.Hook);
+        using var actsB = ModAddGroundTruth.ResidualAtEquals(hostB.Model, options.Hook);
         var models = new List<DemoModel>
         {
             new("A", $"modular addition, seed {options.SeedA}", hostA.KeyFrequencies.Frequencies, HookKeys(actsA, p), Accuracy(hostA.Model, inputs, labels), hostA.FromCache),
@@ -76,7 +76,7 @@ public static class CrosscoderDemo
                 using (var scope = NewDisposeScope())
                     agreement = student.ForwardLastPosition(inputs).argmax(1).eq(hostA.Model.ForwardLastPosition(inputs).argmax(1))
                         .to_type(ScalarType.Float64).mean().item<double>();
-                using var actsStudent = Capture(student, inputs, options.Hook);
+                using var actsStudent = ModAddGroundTruth.ResidualAtEquals(student, options.Hook);
                 models.Add(new DemoModel("student", $"distilled from A (d_mlp {options.StudentMlpDim}, {options.StudentSteps} steps on A's logits over all inputs)",
                     ModAddTrainer.KeyFrequenciesOf(student).Frequencies, HookKeys(actsStudent, p), Accuracy(student, inputs, labels), fromCache));
                 foreach (var sparsity in new[] { CrosscoderSparsity.L1, CrosscoderSparsity.BatchTopK })
@@ -95,16 +95,6 @@ public static class CrosscoderDemo
         options.CacheFolder is { } folder ? Path.Combine(folder, Path.GetFileName(ModAddCache.DefaultFolder(config))) : ModAddCache.DefaultFolder(config);
 
     private static double Accuracy(HostTransformer model, Tensor inputs, Tensor labels) => ModAddTrainer.Evaluate(model, inputs, labels).Accuracy;
-
-    /// <summary>The residual stream at the <c>=</c> position at <paramref name="hook"/>, over all inputs, <c>[p², D]</c>.</summary>
-    internal static Tensor Capture(HostTransformer model, Tensor inputs, string hook)
-    {
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        var hooks = new HostHooks().Capture(hook);
-        model.Forward(inputs, hooks);
-        return hooks.Captured[hook].select(1, -1).contiguous().MoveToOuterDisposeScope();
-    }
 
     private static IReadOnlyList<int> HookKeys(Tensor activationsND, int p) => Fourier.ActivationKeyFrequencies(activationsND, p).Frequencies;
 
