@@ -58,9 +58,9 @@ if (permuteB)
 }
 
 var config = new CrosscoderConfig { InputDim = (int)actsA.shape[1], LatentCount = latents, Sparsity = sparsity, K = k, SourceNames = ["A", "B"], DecoderInitNorm = initNorm };
-var trainConfig = new CrosscoderTrainConfig
+var trainConfig = new TrainConfig
 {
-    Steps = steps, BatchSize = 512, L1Coefficient = l1, LogEvery = Math.Max(1, steps / 10), CheckpointEvery = 0,
+    Steps = steps, BatchSize = 512, SparsityCoefficient = l1, LogEvery = Math.Max(1, steps / 10), CheckpointEvery = 0,
     DeadWindowTokens = 2L * p * p, InitSampleRows = p * p,
 };
 var clock = Stopwatch.StartNew();

@@ -15,7 +15,7 @@ int steps = stepsIndex >= 0 && stepsIndex + 1 < args.Length ? int.Parse(args[ste
 using var source = new SyntheticActivationSource(new SyntheticSourceConfig(InputDim: 64, TrueFeatures: 512, ActivePerRow: 8));
 var sae = new SaeConfig(InputDim: 64, LatentCount: 512, new TopKArchitecture(K: 8));
 using var trainer = new SaeTrainer(sae, new TrainConfig { Steps = steps, BatchSize = 1024, LearningRate = 2e-3 },
-    new SaeTrainerOptions { OutputDirectory = output, Overwrite = true });
+    new TrainerOptions { OutputDirectory = output, Overwrite = true });
 var result = await trainer.TrainAsync(source);
 Console.WriteLine($"trained {steps} steps: FVU {result.FinalMetrics.Fvu:F3}, L0 {result.FinalMetrics.L0:F1}");
 Console.WriteLine($"recovered {source.RecoveredFraction(result.Sae.DecoderWeights):P1} of the true features (a decoder row within cosine 0.9)");

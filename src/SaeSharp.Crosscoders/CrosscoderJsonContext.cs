@@ -7,11 +7,6 @@ namespace SaeSharp.Crosscoders;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(CrosscoderConfig))]
-[JsonSerializable(typeof(CrosscoderTrainConfig))]
 [JsonSerializable(typeof(CrosscoderCheckpointInfo))]
 internal sealed partial class CrosscoderJsonContext : JsonSerializerContext;
 
-/// <summary>One-line JSON for <c>metrics.jsonl</c>.</summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
-[JsonSerializable(typeof(CrosscoderMetrics))]
-internal sealed partial class CrosscoderCompactJsonContext : JsonSerializerContext;

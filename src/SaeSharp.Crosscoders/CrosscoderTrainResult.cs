@@ -5,4 +5,4 @@ namespace SaeSharp.Crosscoders;
 /// <param name="SourceScales">Per-source factors the inputs were multiplied by, <c>[S]</c>.</param>
 /// <param name="FinalMetrics">Metrics of the last record.</param>
 /// <param name="OutputDirectory">Where the checkpoint was written, or null.</param>
-public sealed record CrosscoderTrainResult(Crosscoder Crosscoder, IReadOnlyList<double> SourceScales, CrosscoderMetrics FinalMetrics, string? OutputDirectory);
+public sealed record CrosscoderTrainResult(Crosscoder Crosscoder, IReadOnlyList<double> SourceScales, SaeSharp.Training.TrainMetrics FinalMetrics, string? OutputDirectory);

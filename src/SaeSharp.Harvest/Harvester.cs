@@ -1,3 +1,4 @@
+using SaeSharp.IO;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using SaeSharp.Harvest.Corpus;

@@ -1,4 +1,3 @@
-using SaeSharp.Crosscoders.Internals;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -26,7 +25,7 @@ public sealed class CrosscoderGradientTests
         // AuxK fits a detached residual (a stop-gradient), so the total loss with AuxK is not the function autograd
         // differentiates; the finite-difference check runs without it, and AuxK's own gradient is checked below.
         var deadMaskL = zeros(7, dtype: ScalarType.Bool);
-        using var step = new CrosscoderStep(crosscoder);
+        using var step = new AutogradCrosscoderStep(crosscoder);
         double LossValue()
         {
             using var inner = NewDisposeScope();
@@ -68,7 +67,7 @@ public sealed class CrosscoderGradientTests
         using (no_grad()) crosscoder.EncoderBiasL.copy_(linspace(0.3, 0.9, 7, dtype: ScalarType.Float64));
         var xBSD = randn(6, 2, 5, dtype: ScalarType.Float64, generator: new Generator(5));
         var deadMaskL = tensor(new[] { true, true, true, false, false, false, false });
-        using var step = new CrosscoderStep(crosscoder);
+        using var step = new AutogradCrosscoderStep(crosscoder);
         crosscoder.train();
         var (output, auxK, total) = step.Loss(xBSD, 0, deadMaskL, 1.0, 2);
         // AuxK equals the hand computation: the top-2 dead pre-activations of each row, decoded without b_dec, against the residual.

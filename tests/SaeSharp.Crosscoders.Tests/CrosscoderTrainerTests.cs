@@ -1,5 +1,5 @@
 using SaeSharp.Crosscoders.Analysis;
-using SaeSharp.Crosscoders.Internals;
+using SaeSharp.Training.Fused;
 using SaeSharp.Training;
 using SaeSharp.IO;
 using static TorchSharp.torch;
@@ -13,7 +13,7 @@ public sealed class CrosscoderTrainerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private static readonly CrosscoderTrainConfig SmallRun = new()
+    private static readonly TrainConfig SmallRun = new()
     {
         Steps = 40, BatchSize = 64, LearningRate = 3e-3, Seed = 5, LogEvery = 7, CheckpointEvery = 0,
         DeadWindowTokens = 320, InitSampleRows = 256, AuxKLatents = 4,
@@ -30,7 +30,7 @@ public sealed class CrosscoderTrainerTests : IDisposable
     {
         var (rowsNSD, _, _) = PairedData.Create(512, 8, 4, 3, 3, 0.15, seed: 1);
         var config = new CrosscoderConfig { InputDim = 8, LatentCount = 24, Sparsity = sparsity, K = 3 };
-        var trainConfig = SmallRun with { Step = stepKind };
+        var trainConfig = SmallRun with { StepKind = stepKind };
 
         using var fullSource = Source(rowsNSD);
         using var full = new CrosscoderTrainer(config, trainConfig);
@@ -40,7 +40,7 @@ public sealed class CrosscoderTrainerTests : IDisposable
 
         var runDirectory = Path.Combine(_directory, $"{sparsity}-{stepKind}");
         using (var stoppedSource = Source(rowsNSD))
-        using (var stopped = new CrosscoderTrainer(config, trainConfig, runDirectory))
+        using (var stopped = new CrosscoderTrainer(config, trainConfig, new TrainerOptions { OutputDirectory = runDirectory }))
         using (var cancellation = new CancellationTokenSource())
         {
             var progress = new StopAt(20, cancellation);
@@ -70,10 +70,10 @@ public sealed class CrosscoderTrainerTests : IDisposable
         var config = new CrosscoderConfig { InputDim = 8, LatentCount = 24, K = 3 };
         var run = SmallRun with { Steps = 30, LogEvery = 30 };
         using var fusedSource = Source(rowsNSD);
-        using var fused = new CrosscoderTrainer(config, run with { Step = TrainingStepKind.Fused });
+        using var fused = new CrosscoderTrainer(config, run with { StepKind = TrainingStepKind.Fused });
         var fusedMetrics = (await fused.TrainAsync(fusedSource)).FinalMetrics;
         using var autogradSource = Source(rowsNSD);
-        using var autograd = new CrosscoderTrainer(config, run with { Step = TrainingStepKind.Autograd });
+        using var autograd = new CrosscoderTrainer(config, run with { StepKind = TrainingStepKind.Autograd });
         var autogradMetrics = (await autograd.TrainAsync(autogradSource)).FinalMetrics;
 
         Assert.True(fusedMetrics.AuxKLoss > 0, "AuxK never ran");
@@ -96,7 +96,7 @@ public sealed class CrosscoderTrainerTests : IDisposable
         var config = new CrosscoderConfig { InputDim = 6, LatentCount = 10, K = 2, SourceNames = ["base", "tuned"] };
         using var source = Source(rowsNSD);
         var folder = Path.Combine(_directory, "ckpt");
-        using var trainer = new CrosscoderTrainer(config, SmallRun with { Steps = 10 }, folder);
+        using var trainer = new CrosscoderTrainer(config, SmallRun with { Steps = 10 }, new TrainerOptions { OutputDirectory = folder });
         var result = await trainer.TrainAsync(source);
 
         using var loaded = CrosscoderCheckpoint.Load(folder);
@@ -144,7 +144,7 @@ public sealed class CrosscoderTrainerTests : IDisposable
         var copyNSD = stack([rowsNSD.select(1, 0), rowsNSD.select(1, 0)], 1);
         var config = new CrosscoderConfig { InputDim = 12, LatentCount = 32, Sparsity = sparsity, K = 2 };
         using var source = Source(copyNSD);
-        using var trainer = new CrosscoderTrainer(config, SmallRun with { Steps = 300, BatchSize = 256, L1Coefficient = 1.0 });
+        using var trainer = new CrosscoderTrainer(config, SmallRun with { Steps = 300, BatchSize = 256, SparsityCoefficient = 1.0 });
         var result = await trainer.TrainAsync(source);
         Assert.True(result.FinalMetrics.Fvu < 0.5, $"FVU {result.FinalMetrics.Fvu}");
 
@@ -188,9 +188,9 @@ public sealed class CrosscoderTrainerTests : IDisposable
         Assert.True(correct >= 0.9 * matched, $"{correct} of {matched} feature latents classified as their feature's kind");
     }
 
-    private sealed class StopAt(long step, CancellationTokenSource cancellation) : IProgress<CrosscoderProgress>
+    private sealed class StopAt(long step, CancellationTokenSource cancellation) : IProgress<TrainProgress>
     {
-        public void Report(CrosscoderProgress value)
+        public void Report(TrainProgress value)
         {
             if (value.Step == step) cancellation.Cancel();
         }

@@ -1,8 +1,9 @@
-using SaeSharp.Crosscoders.Internals;
+using SaeSharp.Training.Fused;
 using SaeSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
-using Mode = SaeSharp.Crosscoders.Internals.FusedCrosscoderStep.EncoderGradientMode;
+using SaeSharp.Training.Fused;
+using Mode = SaeSharp.Training.Fused.EncoderGradientMode;
 
 namespace SaeSharp.Crosscoders.Tests;
 
@@ -58,15 +59,15 @@ public sealed class FusedCrosscoderStepTests
         var deadMaskL = DeadMask(latents, anyDead);
         const int auxKLatents = 5;
 
-        using var autograd = new CrosscoderStep(reference);
+        using var autograd = new AutogradCrosscoderStep(reference);
         reference.train();
         var (output, auxK, loss) = autograd.Loss(xBSD, 0, deadMaskL, AuxKCoefficient, auxKLatents);
         loss.backward();
         Assert.Equal(anyDead, auxK.to_type(ScalarType.Float64).item<double>() > 0);
 
         // After one Adam step from zero moments, m = (1 − β1)·g: the fused step's gradient, read without a second code path.
-        using var step = new FusedCrosscoderStep(fused, denseEncoder ? Mode.Dense : Mode.Sparse);
-        using var result = step.Step(xBSD, 1e-3, 0, deadMaskL, AuxKCoefficient, auxKLatents);
+        using var step = new FusedCrosscoderStep(fused.TrainableParameters, fused.Config.K, denseEncoder ? Mode.Dense : Mode.Sparse);
+        using var result = step.Step(xBSD, new StepSettings(1e-3, 0, deadMaskL, AuxKCoefficient, auxKLatents));
         var state = step.OptimizerState().ToDictionary(e => e.Name, e => e.Tensor);
         double tolerance = dtype == ScalarType.Float64 ? 1e-9 : 1e-4;
         foreach (var (name, parameter) in reference.TrainableParameters)
@@ -101,15 +102,15 @@ public sealed class FusedCrosscoderStepTests
         const int s = 2, d = 16, l = 48, b = 32, k = 4;
         using var reference = Make(s, d, l, k, dtype);
         using var fused = Make(s, d, l, k, dtype);
-        using var autograd = new CrosscoderStep(reference);
-        using var step = new FusedCrosscoderStep(fused);
+        using var autograd = new AutogradCrosscoderStep(reference);
+        using var step = new FusedCrosscoderStep(fused.TrainableParameters, fused.Config.K);
         for (int i = 0; i < 10; i++)
         {
             using var stepScope = NewDisposeScope();
             var xBSD = Batch(b, s, d, dtype, seed: 100 + i);
             var deadMaskL = DeadMask(l, anyDead: i >= 4);
-            autograd.Step(xBSD, 1e-3, 0, deadMaskL, AuxKCoefficient, 6).Dispose();
-            step.Step(xBSD, 1e-3, 0, deadMaskL, AuxKCoefficient, 6).Dispose();
+            autograd.Step(xBSD, new StepSettings(1e-3, 0, deadMaskL, AuxKCoefficient, 6)).Dispose();
+            step.Step(xBSD, new StepSettings(1e-3, 0, deadMaskL, AuxKCoefficient, 6)).Dispose();
         }
         AssertParametersAgree(reference, fused, tolerance, "after 10 steps");
     }
@@ -124,14 +125,14 @@ public sealed class FusedCrosscoderStepTests
         const ScalarType dtype = ScalarType.Float64;
         using var uninterrupted = Make(s, d, l, k, dtype);
         using var switched = Make(s, d, l, k, dtype);
-        using var referenceStep = new CrosscoderStep(uninterrupted);
+        using var referenceStep = new AutogradCrosscoderStep(uninterrupted);
         for (int i = 0; i < 8; i++) Run(referenceStep, i);
 
-        ICrosscoderStep first = autogradFirst ? new CrosscoderStep(switched) : new FusedCrosscoderStep(switched);
+        ITrainingStep first = autogradFirst ? new AutogradCrosscoderStep(switched) : new FusedCrosscoderStep(switched.TrainableParameters, switched.Config.K);
         for (int i = 0; i < 4; i++) Run(first, i);
         var saved = first.OptimizerState().ToDictionary(e => e.Name, e => e.Tensor.clone());
         first.Dispose();
-        using ICrosscoderStep second = autogradFirst ? new FusedCrosscoderStep(switched) : new CrosscoderStep(switched);
+        using ITrainingStep second = autogradFirst ? new FusedCrosscoderStep(switched.TrainableParameters, switched.Config.K) : new AutogradCrosscoderStep(switched);
         second.LoadOptimizerState(saved);
         // Same names, shapes and values: what one step writes the other reads unchanged.
         var loaded = second.OptimizerState().ToDictionary(e => e.Name, e => e.Tensor);
@@ -141,39 +142,35 @@ public sealed class FusedCrosscoderStepTests
         for (int i = 4; i < 8; i++) Run(second, i);
         AssertParametersAgree(uninterrupted, switched, 1e-8, autogradFirst ? "autograd → fused" : "fused → autograd");
 
-        void Run(ICrosscoderStep step, int i)
+        void Run(ITrainingStep step, int i)
         {
             using var stepScope = NewDisposeScope();
-            step.Step(Batch(b, s, d, dtype, seed: 200 + i), 2e-3, 0, DeadMask(l, anyDead: true), AuxKCoefficient, 4).Dispose();
+            step.Step(Batch(b, s, d, dtype, seed: 200 + i), new StepSettings(2e-3, 0, DeadMask(l, anyDead: true), AuxKCoefficient, 4)).Dispose();
         }
     }
 
     [Fact]
-    public void FusedCrosscoderStep_L1OrUnsupportedDtype_IsRefusedNamingTheField()
+    public void FusedCrosscoderStep_UnsupportedDtype_IsRefusedNamingTheField()
     {
-        using var l1 = Crosscoder.Create(new CrosscoderConfig { InputDim = 4, LatentCount = 8, K = 2, Sparsity = CrosscoderSparsity.L1 }, 1);
-        var e = Assert.Throws<SaeSharpException>(() => new FusedCrosscoderStep(l1));
-        Assert.Equal("step", e.Field);
-        Assert.False(FusedCrosscoderStep.Supports(l1));
         using var half = Crosscoder.Create(new CrosscoderConfig { InputDim = 4, LatentCount = 8, K = 2 }, 1);
         half.to(ScalarType.BFloat16);
-        Assert.False(FusedCrosscoderStep.Supports(half));
-        Assert.Equal("step", Assert.Throws<SaeSharpException>(() => new FusedCrosscoderStep(half)).Field);
+        Assert.False(FusedCrosscoderStep.Supports(half.EncoderWeightSDL));
+        Assert.Equal("step_kind", Assert.Throws<SaeSharpException>(() => new FusedCrosscoderStep(half.TrainableParameters, half.Config.K)).Field);
     }
 
     [Fact]
     public void CrosscoderTrainer_StepKind_AutoPicksFusedForBatchTopKAndAutogradForL1()
     {
         var batchTopK = new CrosscoderConfig { InputDim = 4, LatentCount = 8, K = 2 };
-        using (var auto = new CrosscoderTrainer(batchTopK, new CrosscoderTrainConfig()))
+        using (var auto = new CrosscoderTrainer(batchTopK, new TrainConfig()))
             Assert.IsType<FusedCrosscoderStep>(auto.TrainingStep);
-        using (var forced = new CrosscoderTrainer(batchTopK, new CrosscoderTrainConfig { Step = TrainingStepKind.Autograd }))
-            Assert.IsType<CrosscoderStep>(forced.TrainingStep);
+        using (var forced = new CrosscoderTrainer(batchTopK, new TrainConfig { StepKind = TrainingStepKind.Autograd }))
+            Assert.IsType<AutogradCrosscoderStep>(forced.TrainingStep);
         var l1 = batchTopK with { Sparsity = CrosscoderSparsity.L1 };
-        using (var auto = new CrosscoderTrainer(l1, new CrosscoderTrainConfig()))
-            Assert.IsType<CrosscoderStep>(auto.TrainingStep);
-        Assert.Equal("step", Assert.Throws<SaeSharpException>(() => new CrosscoderTrainer(l1, new CrosscoderTrainConfig { Step = TrainingStepKind.Fused })).Field);
-        Assert.Equal("step", Assert.Throws<SaeSharpException>(() => new CrosscoderTrainConfig { Step = (TrainingStepKind)7 }.Validate()).Field);
+        using (var auto = new CrosscoderTrainer(l1, new TrainConfig()))
+            Assert.IsType<AutogradCrosscoderStep>(auto.TrainingStep);
+        Assert.Equal("step_kind", Assert.Throws<SaeSharpException>(() => new CrosscoderTrainer(l1, new TrainConfig { StepKind = TrainingStepKind.Fused })).Field);
+        Assert.Equal("step_kind", Assert.Throws<SaeSharpException>(() => new TrainConfig { StepKind = (TrainingStepKind)7 }.Validate()).Field);
     }
 
     internal static void AssertParametersAgree(Crosscoder expected, Crosscoder actual, double tolerance, string when)

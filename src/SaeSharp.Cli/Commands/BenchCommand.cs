@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using SaeSharp.Crosscoders.Internals;
 using SaeSharp.Training.Fused;
 
 namespace SaeSharp.Cli.Commands;

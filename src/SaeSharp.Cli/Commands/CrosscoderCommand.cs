@@ -1,3 +1,4 @@
+using SaeSharp.IO;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -36,7 +37,7 @@ internal static class CrosscoderCommand
         var steps = new Option<int>("--steps") { Description = "Training steps of each crosscoder.", DefaultValueFactory = _ => defaults.Steps };
         var latents = new Option<int>("--latents") { Description = "Crosscoder dictionary size.", DefaultValueFactory = _ => defaults.LatentCount };
         var k = new Option<int>("--k") { Description = "BatchTopK: mean active latents per row.", DefaultValueFactory = _ => defaults.K };
-        var l1 = new Option<double>("--l1") { Description = "L1 crosscoder: penalty coefficient.", DefaultValueFactory = _ => defaults.L1Coefficient };
+        var l1 = new Option<double>("--l1") { Description = "L1 crosscoder: penalty coefficient.", DefaultValueFactory = _ => defaults.SparsityCoefficient };
         var hook = new Option<string>("--hook") { Description = "Hook point read from every host, at the = position (resid_pre.0, resid_mid.0 or resid_post.0).", DefaultValueFactory = _ => defaults.Hook };
         var noStudent = new Option<bool>("--no-student") { Description = "Skip the distilled student." };
         var cache = new Option<string?>("--cache") { Description = "Folder of cached hosts (default $XDG_CACHE_HOME/saesharp/hosts)." };
@@ -57,7 +58,7 @@ internal static class CrosscoderCommand
                 Steps = isQuick ? Math.Min(300, result.GetValue(steps)) : result.GetValue(steps),
                 LatentCount = result.GetValue(latents),
                 K = result.GetValue(k),
-                L1Coefficient = result.GetValue(l1),
+                SparsityCoefficient = result.GetValue(l1),
                 Hook = result.GetValue(hook)!,
                 IncludeStudent = !isQuick && !result.GetValue(noStudent),
                 CacheFolder = result.GetValue(cache),
@@ -139,14 +140,14 @@ internal static class CrosscoderCommand
 
     private static Command CreateTrain()
     {
-        var defaults = new CrosscoderTrainConfig();
+        var defaults = new TrainConfig();
         var store = new Option<string[]>("--store") { Description = "Activation store(s): one for all sources (layers of one model), or one per source (models harvested on the same corpus with the same settings).", AllowMultipleArgumentsPerToken = true };
         var sources = new Option<string>("--sources") { Description = "Comma-separated hook names, one per source (e.g. resid_post.3,resid_post.3 with two stores, or resid_post.2,resid_post.4 with one)." };
         var sparsity = new Option<string>("--sparsity") { Description = "Sparsity rule: batchtopk or l1.", DefaultValueFactory = _ => "batchtopk" };
         sparsity.AcceptOnlyFromAmong("batchtopk", "l1");
         var latents = new Option<int>("--latents") { Description = "Dictionary size L.", DefaultValueFactory = _ => 4096 };
         var k = new Option<int>("--k") { Description = "BatchTopK: mean active latents per row.", DefaultValueFactory = _ => 32 };
-        var l1 = new Option<double>("--l1") { Description = "L1 rule: penalty coefficient.", DefaultValueFactory = _ => defaults.L1Coefficient };
+        var l1 = new Option<double>("--l1") { Description = "L1 rule: penalty coefficient.", DefaultValueFactory = _ => defaults.SparsityCoefficient };
         var steps = new Option<int>("--steps") { Description = "Training steps.", DefaultValueFactory = _ => defaults.Steps };
         var batchSize = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => defaults.BatchSize };
         var learningRate = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
@@ -188,10 +189,10 @@ internal static class CrosscoderCommand
                         Sparsity = result.GetValue(sparsity) == "l1" ? CrosscoderSparsity.L1 : CrosscoderSparsity.BatchTopK, K = result.GetValue(k),
                         SourceNames = hookNames.Select((h, i) => storePaths.Length == 1 ? h : $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(storePaths[i]))}:{h}").ToArray(),
                     }.Validate();
-                    var trainConfig = new CrosscoderTrainConfig
+                    var trainConfig = new TrainConfig
                     {
                         Steps = result.GetValue(steps), BatchSize = result.GetValue(batchSize), LearningRate = result.GetValue(learningRate),
-                        L1Coefficient = result.GetValue(l1), DeadWindowTokens = result.GetValue(deadWindow), Seed = result.GetValue(seed),
+                        SparsityCoefficient = result.GetValue(l1), DeadWindowTokens = result.GetValue(deadWindow), Seed = result.GetValue(seed),
                         CheckpointEvery = result.GetValue(checkpointEvery),
                     }.Validate();
                     trainer = new CrosscoderTrainer(config, trainConfig, result.GetValue(output), result.GetValue(force));
@@ -287,9 +288,9 @@ internal static class CrosscoderCommand
         public void Report(string value) => inner.Report(new ConsoleProgress.Update(++_stage, stages, value));
     }
 
-    private sealed class TrainProgressAdapter(IProgress<ConsoleProgress.Update> inner) : IProgress<CrosscoderProgress>
+    private sealed class TrainProgressAdapter(IProgress<ConsoleProgress.Update> inner) : IProgress<TrainProgress>
     {
-        public void Report(CrosscoderProgress value) => inner.Report(new ConsoleProgress.Update(value.Step, value.TotalSteps,
+        public void Report(TrainProgress value) => inner.Report(new ConsoleProgress.Update(value.Step, value.TotalSteps,
             value.Metrics is { } m
                 ? string.Create(Inv, $"loss {m.Loss:G4} fvu {string.Join("/", m.SourceFvu.Select(f => f.ToString("F3", Inv)))} l0 {m.L0:F1} dead {m.DeadFraction:P1}")
                 : null));

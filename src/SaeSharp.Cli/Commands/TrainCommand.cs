@@ -67,7 +67,7 @@ internal static class TrainCommand
                     LogEvery = result.GetValue(logEvery),
                     NormalizeActivations = !result.GetValue(noNormalize),
                 }.Validate(saeConfig);
-                trainer = new SaeTrainer(saeConfig, trainConfig, new SaeTrainerOptions
+                trainer = new SaeTrainer(saeConfig, trainConfig, new TrainerOptions
                 {
                     OutputDirectory = result.GetValue(output),
                     Overwrite = result.GetValue(force),

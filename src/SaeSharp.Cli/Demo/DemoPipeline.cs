@@ -75,7 +75,7 @@ internal static class DemoPipeline
             CheckpointEvery = 0, DeadWindowTokens = 50_000,
         }.Validate(saeConfig);
         using var source = new InMemoryActivationSource(residualND, seed: options.HostSeed);
-        using var trainer = new SaeTrainer(saeConfig, trainConfig, new SaeTrainerOptions
+        using var trainer = new SaeTrainer(saeConfig, trainConfig, new TrainerOptions
         {
             OutputDirectory = saeDirectory,
             Metadata = new Dictionary<string, string> { ["model_name"] = $"modadd-p{p}-seed{options.HostSeed}", ["hook_name"] = DemoOptions.Hook, ["context_size"] = "3" },

@@ -1,3 +1,4 @@
+using SaeSharp.IO;
 using System.Diagnostics;
 using System.Globalization;
 using SaeSharp.Analysis;

@@ -1,3 +1,4 @@
+using SaeSharp.IO;
 using Google.Protobuf;
 using SaeSharp.Harvest.Onnx.Proto;
 using SaeSharp.Hosts;

@@ -1,3 +1,4 @@
+using SaeSharp.IO;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;

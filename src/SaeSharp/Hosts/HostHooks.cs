@@ -53,7 +53,7 @@ public sealed class HostHooks
     });
 
     /// <summary>Keeps captured tensors alive past the forward pass's dispose scope (the caller owns them).</summary>
-    internal void MoveCapturedToOuterScope()
+    public void MoveCapturedToOuterScope()
     {
         foreach (var tensor in _captured.Values) tensor.MoveToOuterDisposeScope();
     }

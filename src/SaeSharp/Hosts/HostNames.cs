@@ -1,7 +1,7 @@
 namespace SaeSharp.Hosts;
 
 /// <summary>Hugging Face GPT-Neo parameter names (nn.Linear weights are <c>[out, in]</c>).</summary>
-internal static class HostNames
+public static class HostNames
 {
     public const string Wte = "transformer.wte.weight";
     public const string Wpe = "transformer.wpe.weight";

@@ -1,3 +1,4 @@
+using SaeSharp.IO;
 using System.Text;
 using System.Text.Json;
 using SaeSharp.Internals;

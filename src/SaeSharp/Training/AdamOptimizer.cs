@@ -9,16 +9,20 @@ namespace SaeSharp.Training;
 /// same update and saves the same state: m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²;
 /// p ← p − lr · (m / (1−β1ᵗ)) / (√(v / (1−β2ᵗ)) + ε).
 /// </summary>
-internal sealed class AdamOptimizer : IDisposable
+public sealed class AdamOptimizer : IDisposable
 {
+    /// <summary>β1, the first moment's decay.</summary>
     public const double Beta1 = 0.9;
+    /// <summary>β2, the second moment's decay.</summary>
     public const double Beta2 = 0.999;
+    /// <summary>ε in the denominator.</summary>
     public const double Epsilon = 1e-8;
 
     private readonly IReadOnlyList<(string Name, Parameter Parameter)> _parameters;
     private readonly Tensor[] _firstMoments;
     private readonly Tensor[] _secondMoments;
 
+    /// <summary>Moments (zero) for each parameter; <c>Name</c> is the parameter's training-state name.</summary>
     public AdamOptimizer(IReadOnlyList<(string Name, Parameter Parameter)> parameters)
     {
         _parameters = parameters;
@@ -58,6 +62,7 @@ internal sealed class AdamOptimizer : IDisposable
         }
     }
 
+    /// <summary>The moments and step count by training-state name (<c>adam.m.NAME</c>, <c>adam.v.NAME</c>, <c>adam.step</c>).</summary>
     public IReadOnlyList<(string Name, Tensor Tensor)> State()
     {
         var state = new List<(string, Tensor)>();
@@ -70,6 +75,8 @@ internal sealed class AdamOptimizer : IDisposable
         return state;
     }
 
+    /// <summary>Restores what <see cref="State"/> returned.</summary>
+    /// <exception cref="SaeSharpException">A tensor is missing or has another shape.</exception>
     public void Load(IReadOnlyDictionary<string, Tensor> state)
     {
         using var noGrad = no_grad();
@@ -92,6 +99,7 @@ internal sealed class AdamOptimizer : IDisposable
         return value;
     }
 
+    /// <summary>Releases the moments.</summary>
     public void Dispose()
     {
         foreach (var t in _firstMoments) t.Dispose();

@@ -8,17 +8,19 @@ namespace SaeSharp.Training;
 /// differentiated by libtorch's autograd, then <see cref="AdamOptimizer"/> and the decoder constraint.
 /// Works for every architecture.
 /// </summary>
-internal sealed class AutogradTrainingStep : ITrainingStep
+public sealed class AutogradTrainingStep : ITrainingStep
 {
     private readonly Sae _sae;
     private readonly AdamOptimizer _adam;
 
+    /// <summary>Trains <paramref name="sae"/>'s own parameters in place.</summary>
     public AutogradTrainingStep(Sae sae)
     {
         _sae = sae;
         _adam = new AdamOptimizer(sae.TrainableParameters);
     }
 
+    /// <inheritdoc />
     public StepResult Step(Tensor xBD, StepSettings settings)
     {
         using var scope = NewDisposeScope();
@@ -100,9 +102,12 @@ internal sealed class AutogradTrainingStep : ITrainingStep
         grad.sub_(parallelL1.mul(decoderLD));
     }
 
+    /// <inheritdoc />
     public IReadOnlyList<(string Name, Tensor Tensor)> OptimizerState() => _adam.State();
 
+    /// <inheritdoc />
     public void LoadOptimizerState(IReadOnlyDictionary<string, Tensor> state) => _adam.Load(state);
 
+    /// <inheritdoc />
     public void Dispose() => _adam.Dispose();
 }

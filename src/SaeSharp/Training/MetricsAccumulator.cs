@@ -5,31 +5,39 @@ namespace SaeSharp.Training;
 /// <summary>Sums step results on the step's device between metric records, so reading them syncs once per record.</summary>
 internal sealed class MetricsAccumulator : IDisposable
 {
-    private readonly Tensor _sumsS; // loss, recon, sparsity, auxk, squared error, variance, l0
+    private readonly Tensor _sums; // loss, recon, sparsity, auxk, l0
+    private readonly Tensor _squaredErrorS;
+    private readonly Tensor _varianceS;
     private readonly Tensor _firedL;
     private long _steps;
     private long _rows;
 
-    public MetricsAccumulator(int latentCount)
+    public MetricsAccumulator(int latentCount, int sourceCount)
     {
-        _sumsS = zeros(7, dtype: ScalarType.Float64);
+        _sums = zeros(5, dtype: ScalarType.Float64);
+        _squaredErrorS = zeros(sourceCount, dtype: ScalarType.Float64);
+        _varianceS = zeros(sourceCount, dtype: ScalarType.Float64);
         _firedL = zeros(latentCount, dtype: ScalarType.Float64);
     }
 
     public void Add(StepResult result, long rows)
     {
         using var scope = NewDisposeScope();
-        Tensor[] terms = [result.Loss, result.ReconLoss, result.SparsityLoss, result.AuxKLoss, result.SquaredErrorSum, result.VarianceSum, result.L0];
-        var values = stack(terms.Select(t => t.to(ScalarType.Float64).cpu()).ToArray());
-        _sumsS.add_(values);
+        Tensor[] terms = [result.Loss, result.ReconLoss, result.SparsityLoss, result.AuxKLoss, result.L0];
+        _sums.add_(stack(terms.Select(t => t.to(ScalarType.Float64).cpu()).ToArray()));
+        // A single-source step reports 0-dim sums; a multi-source one [S].
+        _squaredErrorS.add_(result.SquaredErrorSum.to(ScalarType.Float64).cpu().reshape(-1));
+        _varianceS.add_(result.VarianceSum.to(ScalarType.Float64).cpu().reshape(-1));
         _firedL.add_(result.FiredCountsL.to(ScalarType.Float64).cpu());
         _steps++;
         _rows += rows;
     }
 
-    public TrainMetrics Flush(long step, long tokens, double learningRate, int inputDim, Tensor tokensSinceFiredL, TrainConfig config, double elapsedSeconds)
+    public TrainMetrics Flush(long step, long tokens, double learningRate, int rowWidth, Tensor tokensSinceFiredL, TrainConfig config, double elapsedSeconds)
     {
-        var s = _sumsS.data<double>().ToArray();
+        var s = _sums.data<double>().ToArray();
+        var errorS = _squaredErrorS.data<double>().ToArray();
+        var varianceS = _varianceS.data<double>().ToArray();
         double steps = Math.Max(_steps, 1), rows = Math.Max(_rows, 1);
         double latents = _firedL.shape[0];
         double dense, dead;
@@ -37,11 +45,16 @@ internal sealed class MetricsAccumulator : IDisposable
             dense = denseMask.sum().item<long>() / latents;
         using (var deadMask = tokensSinceFiredL.ge(config.DeadWindowTokens))
             dead = deadMask.sum().item<long>() / latents;
+        double error = errorS.Sum(), variance = varianceS.Sum();
+        var sourceFvu = errorS.Select((e, i) => varianceS[i] > 0 ? e / varianceS[i] : double.NaN).ToArray();
         var metrics = new TrainMetrics(
             step, tokens, learningRate,
-            Loss: s[0] / steps, Mse: s[4] / (rows * inputDim), Fvu: s[5] > 0 ? s[4] / s[5] : double.NaN, L0: s[6] / steps,
-            DeadFraction: dead, DenseFraction: dense, AuxKLoss: s[3] / steps, SparsityLoss: s[2] / steps, ElapsedSeconds: elapsedSeconds);
-        _sumsS.zero_();
+            Loss: s[0] / steps, Mse: error / (rows * rowWidth), Fvu: variance > 0 ? error / variance : double.NaN, L0: s[4] / steps,
+            DeadFraction: dead, DenseFraction: dense, AuxKLoss: s[3] / steps, SparsityLoss: s[2] / steps, ElapsedSeconds: elapsedSeconds,
+            SourceFvu: sourceFvu);
+        _sums.zero_();
+        _squaredErrorS.zero_();
+        _varianceS.zero_();
         _firedL.zero_();
         _steps = 0;
         _rows = 0;
@@ -50,7 +63,9 @@ internal sealed class MetricsAccumulator : IDisposable
 
     public void Dispose()
     {
-        _sumsS.Dispose();
+        _sums.Dispose();
+        _squaredErrorS.Dispose();
+        _varianceS.Dispose();
         _firedL.Dispose();
     }
 }

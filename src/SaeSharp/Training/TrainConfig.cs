@@ -1,6 +1,9 @@
 namespace SaeSharp.Training;
 
-/// <summary>How to train an SAE. Immutable; change with <c>with</c>. Every field has a documented default.</summary>
+/// <summary>
+/// How to train a dictionary (an SAE or a crosscoder). Immutable; change with <c>with</c>. Every field has a
+/// documented default; where the right default depends on the model, null picks the model's own.
+/// </summary>
 public sealed record TrainConfig
 {
     /// <summary>Optimisation steps (default 1000).</summary>
@@ -9,7 +12,7 @@ public sealed record TrainConfig
     /// <summary>Rows per step (default 4096).</summary>
     public int BatchSize { get; init; } = 4096;
 
-    /// <summary>Adam learning rate; null picks sparsify's rule 2e-4 / √(L / 2¹⁴).</summary>
+    /// <summary>Adam learning rate; null picks the model's default (SAE: sparsify's rule 2e-4 / √(L / 2¹⁴); crosscoder: 1e-3).</summary>
     public double? LearningRate { get; init; }
 
     /// <summary>Linear learning-rate warmup steps; null picks Steps / 20.</summary>
@@ -18,7 +21,7 @@ public sealed record TrainConfig
     /// <summary>Fraction of the run after which the learning rate decays linearly to zero (default 0.8).</summary>
     public double DecayStartFraction { get; init; } = 0.8;
 
-    /// <summary>L1 (ReLU) or L0 (JumpReLU) coefficient; null picks 5 for ReLU and 1 for JumpReLU. Unused by the TopK family.</summary>
+    /// <summary>L1 (ReLU SAE, L1 crosscoder) or L0 (JumpReLU) coefficient; null picks the model's default (ReLU 5, JumpReLU 1, L1 crosscoder 2 as in Kissane et al.). Unused by the TopK family.</summary>
     public double? SparsityCoefficient { get; init; }
 
     /// <summary>Steps over which the sparsity coefficient ramps linearly from 0; null picks Steps / 20.</summary>
@@ -30,13 +33,13 @@ public sealed record TrainConfig
     /// <summary>Weight of the AuxK loss for the TopK family (default 1/32).</summary>
     public double AuxKCoefficient { get; init; } = 1.0 / 32;
 
-    /// <summary>Dead latents AuxK decodes per row; null picks D / 2.</summary>
+    /// <summary>Dead latents AuxK decodes per row; null picks half the row width (D / 2; S·D / 2 for a crosscoder).</summary>
     public int? AuxKLatents { get; init; }
 
-    /// <summary>Scale inputs so their mean norm is √D (default true); the scale is folded into saved weights.</summary>
+    /// <summary>Scale inputs so their mean norm is √D (default true; a crosscoder scales each source separately). An SAE folds the scale into its saved weights.</summary>
     public bool NormalizeActivations { get; init; } = true;
 
-    /// <summary>Rows read at the start to estimate the scale and the geometric median that initialises b_dec (default 8192).</summary>
+    /// <summary>Rows read at the start to estimate the scale and the b_dec initialisation (default 8192).</summary>
     public int InitSampleRows { get; init; } = 8192;
 
     /// <summary>A latent firing on more than this fraction of tokens counts as dense (default 0.1).</summary>
@@ -58,6 +61,18 @@ public sealed record TrainConfig
     /// <exception cref="SaeSharpException">A field is out of range; the message names it and the allowed range.</exception>
     public TrainConfig Validate(SaeConfig sae)
     {
+        Validate();
+        if (StepKind == TrainingStepKind.Fused && !sae.Architecture.IsTopKFamily)
+            throw new SaeSharpException("the fused step serves the TopK family only (topk, batchtopk)", field: "step_kind");
+        if (sae.Architecture is TopKArchitecture topK && topK.K > sae.LatentCount)
+            throw new SaeSharpException($"k = {topK.K} exceeds the latent count {sae.LatentCount}", field: "k");
+        return this;
+    }
+
+    /// <summary>Checks every field on its own (the model-independent checks of every run).</summary>
+    /// <exception cref="SaeSharpException">A field is out of range; the message names it and the allowed range.</exception>
+    public TrainConfig Validate()
+    {
         Require(Steps >= 1, "steps", Steps, "at least 1");
         Require(BatchSize >= 1, "batch_size", BatchSize, "at least 1");
         Require(LearningRate is null || (LearningRate > 0 && double.IsFinite(LearningRate.Value)), "learning_rate", LearningRate, "positive");
@@ -73,23 +88,14 @@ public sealed record TrainConfig
         Require(LogEvery >= 1, "log_every", LogEvery, "at least 1");
         Require(CheckpointEvery >= 0, "checkpoint_every", CheckpointEvery, "0 or more");
         Require(Enum.IsDefined(StepKind), "step_kind", StepKind, "auto, autograd or fused");
-        if (StepKind == TrainingStepKind.Fused && !sae.Architecture.IsTopKFamily)
-            throw new SaeSharpException("the fused step serves the TopK family only (topk, batchtopk)", field: "step_kind");
-        if (sae.Architecture is TopKArchitecture topK && topK.K > sae.LatentCount)
-            throw new SaeSharpException($"k = {topK.K} exceeds the latent count {sae.LatentCount}", field: "k");
         return this;
     }
-
-    internal double ResolvedLearningRate(SaeConfig sae) => LearningRate ?? 2e-4 / Math.Sqrt(sae.LatentCount / 16384.0);
 
     internal int ResolvedWarmupSteps => WarmupSteps ?? Steps / 20;
 
     internal int ResolvedSparsityWarmupSteps => SparsityWarmupSteps ?? Steps / 20;
 
-    internal double ResolvedSparsityCoefficient(SaeConfig sae) =>
-        SparsityCoefficient ?? sae.Architecture switch { ReluArchitecture => 5.0, JumpReluArchitecture => 1.0, _ => 0.0 };
-
-    internal int ResolvedAuxKLatents(SaeConfig sae) => AuxKLatents ?? Math.Max(1, sae.InputDim / 2);
+    internal int ResolvedAuxKLatents(int rowWidth) => AuxKLatents ?? Math.Max(1, rowWidth / 2);
 
     private static void Require(bool ok, string field, object? value, string range)
     {

@@ -29,7 +29,7 @@ public sealed class ResumeTests : IDisposable
         // Stopped after 20 steps (cancellation writes a checkpoint), then resumed from the folder.
         var runDirectory = Path.Combine(_directory, architecture);
         using (var stoppedSource = new SyntheticActivationSource(sourceConfig))
-        using (var stopped = new SaeTrainer(saeConfig, trainConfig, new SaeTrainerOptions { OutputDirectory = runDirectory }))
+        using (var stopped = new SaeTrainer(saeConfig, trainConfig, new TrainerOptions { OutputDirectory = runDirectory }))
         using (var cancellation = new CancellationTokenSource())
         {
             var progress = new StopAt(20, cancellation);
@@ -58,7 +58,7 @@ public sealed class ResumeTests : IDisposable
         var saeConfig = new SaeConfig(4, 8, new TopKArchitecture(2));
         using var sae = Sae.Create(saeConfig, 0);
         SaeSharp.IO.SaeCheckpoint.Save(sae, _directory);
-        var error = Assert.Throws<SaeSharpException>(() => new SaeTrainer(saeConfig, new TrainConfig(), new SaeTrainerOptions { OutputDirectory = _directory }));
+        var error = Assert.Throws<SaeSharpException>(() => new SaeTrainer(saeConfig, new TrainConfig(), new TrainerOptions { OutputDirectory = _directory }));
         Assert.Contains("--force", error.Message);
     }
 
@@ -70,7 +70,7 @@ public sealed class ResumeTests : IDisposable
         var rows = TorchSharp.torch.randn(64, 4);
         rows[50, 1] = TorchSharp.torch.tensor(float.NaN);
         using var source = new InMemoryActivationSource(rows, shuffle: false);
-        using var trainer = new SaeTrainer(saeConfig, trainConfig, new SaeTrainerOptions { OutputDirectory = _directory });
+        using var trainer = new SaeTrainer(saeConfig, trainConfig, new TrainerOptions { OutputDirectory = _directory });
 
         var error = await Assert.ThrowsAsync<SaeSharpException>(() => trainer.TrainAsync(source));
         Assert.Contains("48..55", error.Message);

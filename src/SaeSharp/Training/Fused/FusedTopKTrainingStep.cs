@@ -16,7 +16,7 @@ namespace SaeSharp.Training.Fused;
 /// Only the selected latents' rows are touched by gradients; Adam still updates every row (moments decay).
 /// Parameters are updated in place in the latent-major layout (W_enc as [L, D]).
 /// </summary>
-internal sealed class FusedTopKTrainingStep : ITrainingStep
+public sealed class FusedTopKTrainingStep : ITrainingStep
 {
     readonly Tensor wEncLD, bEncL, wDecLD, bDecD;
     readonly Tensor mWEnc, vWEnc, mBEnc, vBEnc, mWDec, vWDec, mBDec, vBDec;
@@ -27,14 +27,19 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
     Tensor? preBL, xcBuffer;
     object? cpuState;
 
-    /// <summary>Trains <paramref name="sae"/>'s own parameters in place (TopK or BatchTopK).</summary>
-    public FusedTopKTrainingStep(Sae sae, FusedBackend backend = FusedBackend.Auto)
+    /// <summary>Trains <paramref name="sae"/>'s own parameters in place (TopK or BatchTopK) with the CPU kernels, or libtorch operations on other devices.</summary>
+    public FusedTopKTrainingStep(Sae sae)
+        : this(sae, FusedBackend.Auto)
+    {
+    }
+
+    internal FusedTopKTrainingStep(Sae sae, FusedBackend backend)
         : this(sae.EncoderWeightLD, sae.EncoderBiasL, sae.DecoderWeightLD, sae.DecoderBiasD, FusedTopKOptions.For(sae, backend))
     {
     }
 
     /// <summary>Wraps the parameters (updated in place): W_enc <c>[L, D]</c>, b_enc <c>[L]</c>, W_dec <c>[L, D]</c>, b_dec <c>[D]</c>.</summary>
-    public FusedTopKTrainingStep(Tensor wEncLD, Tensor bEncL, Tensor wDecLD, Tensor bDecD, FusedTopKOptions options)
+    internal FusedTopKTrainingStep(Tensor wEncLD, Tensor bEncL, Tensor wDecLD, Tensor bDecD, FusedTopKOptions options)
     {
         // Training-state names as AdamOptimizer writes them for Sae.TrainableParameters, so either step resumes the other.
         names = ["W_enc_LD", "b_enc", "W_dec", "b_dec"];
@@ -58,7 +63,7 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
     }
 
     /// <summary>When set, each step adds its per-part wall time here (forces a sync per part on CUDA).</summary>
-    internal StepTimings? Timings { get; set; }
+    public StepTimings? Timings { get; set; }
 
     /// <summary>Adam steps taken so far.</summary>
     public long StepCount => step;
@@ -70,6 +75,7 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
         _ => wEncLD.device_type == DeviceType.CPU,
     };
 
+    /// <inheritdoc />
     public StepResult Step(Tensor xBD, StepSettings settings)
     {
         using var noGrad = no_grad();
@@ -232,6 +238,7 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
         Tensor Scalar(double v) => tensor(v, dtype, device);
     }
 
+    /// <inheritdoc />
     public IReadOnlyList<(string Name, Tensor Tensor)> OptimizerState()
     {
         var state = new List<(string, Tensor)>();
@@ -245,6 +252,7 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
         return state;
     }
 
+    /// <inheritdoc />
     public void LoadOptimizerState(IReadOnlyDictionary<string, Tensor> state)
     {
         using var noGrad = no_grad();
@@ -262,6 +270,7 @@ internal sealed class FusedTopKTrainingStep : ITrainingStep
         step = stepTensor.to(DeviceType.CPU).to_type(ScalarType.Int64).item<long>();
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
         preBL?.Dispose(); xcBuffer?.Dispose();

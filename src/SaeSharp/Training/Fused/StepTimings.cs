@@ -6,15 +6,16 @@ namespace SaeSharp.Training.Fused;
 /// Wall time per part of a fused step, summed over steps (for the profile benchmarks). A step calls
 /// <see cref="Start"/> once, then <see cref="Lap"/> with each part's index as that part ends.
 /// </summary>
-internal sealed class StepTimings(IReadOnlyList<string> parts)
+public sealed class StepTimings(IReadOnlyList<string> parts)
 {
     /// <summary>The parts of <see cref="FusedTopKTrainingStep"/>, in the order it laps them.</summary>
-    public static readonly string[] FusedTopKParts =
+    public static readonly IReadOnlyList<string> FusedTopKParts =
         ["centre", "encoder_gemm", "topk", "auxk_select", "decode", "bucket", "grads_adam_renorm", "b_dec", "metrics"];
 
     readonly long[] ticks = new long[parts.Count];
     long mark;
 
+    /// <summary>Steps timed so far.</summary>
     public int Steps { get; set; }
 
     internal void Start() => mark = Stopwatch.GetTimestamp();

@@ -39,38 +39,79 @@ internal static unsafe class TopKKernels
     }
 
     /// <summary>
-    /// Per row, the <paramref name="k"/> largest <c>pre + bias</c> among <paramref name="candidates"/>
-    /// (AuxK over dead latents), descending; <paramref name="k"/> must not exceed the candidate count.
+    /// AuxK selection: per row, the <paramref name="k"/> largest <c>pre + bias</c> among <paramref name="candidates"/>
+    /// (the dead latents, ascending), in candidate order; ties at the k-th value go to the lower latent. A quickselect for the k-th value and one
+    /// pass, O(n) per row: with the default AuxK width (D/2 or S·D/2, hundreds) a k-heap would cost n·log k.
+    /// A row holding NaN is flagged (<see cref="SparseSelection{T}.NonFinite"/>) and gets NaN entries (no gradient).
     /// </summary>
     public static void TopKPerRowAmong<T>(T* preBL, T* biasL, int rows, int latents, int[] candidates, int k, SparseSelection<T> selection)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        if (k > candidates.Length) throw new ArgumentOutOfRangeException(nameof(k), k, "k exceeds the candidate count");
+        int n = candidates.Length;
+        if (k < 1 || k > n) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in [1, {n}] (the candidate count)");
         selection.Reset(rows, rows * k);
         for (int b = 0; b <= rows; b++) selection.RowStart[b] = b * k;
         selection.Count = rows * k;
-        fixed (int* latentPtr = selection.Latent)
-        fixed (T* valuePtr = selection.Value)
-        fixed (int* candidatePtr = candidates)
+        var latentOut = selection.Latent; var valueOut = selection.Value;
+        bool nonFinite = false;
+        int chunks = ChunkCount(rows);
+        CrosscoderKernels.ForChunks(chunks, (long)rows * n, () => new T[n], (chunk, scratch) =>
         {
-            var latentAll = latentPtr; var valueAll = valuePtr; var cand = candidatePtr; int n = candidates.Length;
-            Parallel.For(0, ChunkCount(rows), () => new Heap<T>(k), (chunk, _, heap) =>
+            var (r0, r1) = ChunkRange(chunk, rows);
+            for (int b = r0; b < r1; b++)
             {
-                var (r0, r1) = ChunkRange(chunk, rows);
-                for (int b = r0; b < r1; b++)
+                T* row = preBL + (long)b * latents;
+                bool rowNaN = false;
+                for (int c = 0; c < n; c++)
                 {
-                    heap.Clear();
-                    T* row = preBL + (long)b * latents;
-                    for (int c = 0; c < n; c++)
-                    {
-                        int j = cand[c];
-                        heap.Offer(row[j] + biasL[j], j);
-                    }
-                    if (!heap.DrainDescending(latentAll + (long)b * k, valueAll + (long)b * k)) selection.NonFinite = true;
+                    T value = row[candidates[c]] + biasL[candidates[c]];
+                    scratch[c] = value;
+                    rowNaN |= T.IsNaN(value);
                 }
-                return heap;
-            }, _ => { });
+                int at = b * k;
+                if (rowNaN)
+                {
+                    nonFinite = true;
+                    for (int i = 0; i < k; i++) { latentOut[at + i] = candidates[i]; valueOut[at + i] = T.NaN; }
+                    continue;
+                }
+                T threshold = KthLargest(scratch, n, k);
+                int greater = 0;
+                for (int c = 0; c < n; c++) if (row[candidates[c]] + biasL[candidates[c]] > threshold) greater++;
+                int ties = k - greater;
+                for (int c = 0; c < n; c++)
+                {
+                    int latent = candidates[c];
+                    T value = row[latent] + biasL[latent];
+                    if (value > threshold || (value == threshold && ties-- > 0)) { latentOut[at] = latent; valueOut[at] = value; at++; }
+                }
+            }
+            return scratch;
+        }, _ => { });
+        selection.NonFinite = nonFinite;
+    }
+
+    /// <summary>The k-th largest of <c>values[0..n)</c> (no NaN), by quickselect; permutes the array.</summary>
+    internal static T KthLargest<T>(T[] values, int n, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int target = n - k, lo = 0, hi = n - 1;
+        while (lo < hi)
+        {
+            int mid = lo + (hi - lo) / 2;
+            T a = values[lo], b = values[mid], c = values[hi];
+            T pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+            int i = lo, j = hi;
+            while (i <= j)
+            {
+                while (values[i] < pivot) i++;
+                while (values[j] > pivot) j--;
+                if (i <= j) { (values[i], values[j]) = (values[j], values[i]); i++; j--; }
+            }
+            if (target <= j) hi = j;
+            else if (target >= i) lo = i;
+            else break;
         }
+        return values[target];
     }
 
     /// <summary>

@@ -185,14 +185,13 @@ public sealed class FusedTopKTrainingStepTests
     [Fact]
     public void Trainer_TopKByDefault_UsesFusedStep()
     {
-        using var sae = Sae.Create(new SaeConfig(8, 16, new TopKArchitecture(2)), 1);
-        using var topK = TrainingStepFactory.Create(sae, new TrainConfig());
-        Assert.IsType<FusedTopKTrainingStep>(topK);
-        using var autograd = TrainingStepFactory.Create(sae, new TrainConfig { StepKind = TrainingStepKind.Autograd });
-        Assert.IsType<AutogradTrainingStep>(autograd);
-        using var relu = Sae.Create(new SaeConfig(8, 16, new ReluArchitecture()), 1);
-        using var reluStep = TrainingStepFactory.Create(relu, new TrainConfig());
-        Assert.IsType<AutogradTrainingStep>(reluStep);
+        var topKConfig = new SaeConfig(8, 16, new TopKArchitecture(2));
+        using var topK = new SaeTrainer(topKConfig, new TrainConfig());
+        Assert.IsType<FusedTopKTrainingStep>(topK.TrainingStep);
+        using var autograd = new SaeTrainer(topKConfig, new TrainConfig { StepKind = TrainingStepKind.Autograd });
+        Assert.IsType<AutogradTrainingStep>(autograd.TrainingStep);
+        using var relu = new SaeTrainer(new SaeConfig(8, 16, new ReluArchitecture()), new TrainConfig());
+        Assert.IsType<AutogradTrainingStep>(relu.TrainingStep);
     }
 
     [CudaFact]

@@ -1,7 +1,6 @@
 using System.Numerics;
-using SaeSharp.Training.Fused;
 
-namespace SaeSharp.Crosscoders.Internals;
+namespace SaeSharp.Training.Fused;
 
 /// <summary>
 /// Plain, single-threaded twins of <see cref="CrosscoderKernels"/> and of the whole fused crosscoder step,

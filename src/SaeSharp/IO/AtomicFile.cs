@@ -1,10 +1,10 @@
-namespace SaeSharp.Internals;
+namespace SaeSharp.IO;
 
 /// <summary>
 /// Writes files so that a reader sees either the old content or the whole new one: write a temporary
 /// file beside the target, flush it to disk, then rename it over the target.
 /// </summary>
-internal static class AtomicFile
+public static class AtomicFile
 {
     public static void Write(string path, Action<Stream> writeContent)
     {

@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using SaeSharp.Training;
+using SaeSharp.Training.Fused;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SaeSharp.Training.Fused;
+namespace SaeSharp.Throughput;
 
 /// <summary>One training-throughput shape: input width d, dictionary m, k active latents, batch B.</summary>
 internal sealed record ThroughputShape(int D, int M, int K, int Batch)
@@ -46,7 +48,6 @@ internal static class ThroughputRunner
         if (gemmSize < 1) throw new SaeSharpException($"gemm size must be at least 1, got {gemmSize}", field: "gemm_size");
         shape.Validate();
         double loadBefore = LoadAverage();
-        var options = new FusedTopKOptions(TopKSelection.TopK, shape.K);
         using var scope = NewDisposeScope();
         var generator = new Generator(1234);
         var (wEnc, bEnc, wDec, bDec) = InitialParameters(shape, generator);
@@ -57,7 +58,10 @@ internal static class ThroughputRunner
 
         double fusedMs, encoderMs;
         IReadOnlyList<(string, double)>? parts = null;
-        using (var fused = new FusedTopKTrainingStep(wEnc.clone(), bEnc.clone(), wDec.clone(), bDec.clone(), options))
+        // Both steps are the trainer's own, on two copies of the same SAE.
+        using var fusedSae = Sae(shape, wEnc, bEnc, wDec, bDec);
+        using var autogradSae = Sae(shape, wEnc, bEnc, wDec, bDec);
+        using (var fused = new FusedTopKTrainingStep(fusedSae))
         using (var encoder = new EncoderProduct(shape, xBD, wEnc, reps))
         {
             // Interleaved, so that load from other processes falls on the step and its ceiling alike.
@@ -79,11 +83,11 @@ internal static class ThroughputRunner
         double autogradMs = double.NaN;
         if (includeAutograd)
         {
-            using var autograd = new NaiveAutogradTopKStep(wEnc.clone(), bEnc.clone(), wDec.clone(), bDec.clone(), options, 1e-4);
+            using var autograd = new AutogradTrainingStep(autogradSae);
             autogradMs = MedianMs(reps.AutogradWarmup, reps.AutogradTimed, () =>
             {
                 using var stepScope = NewDisposeScope();
-                autograd.Step(xBD);
+                autograd.Step(xBD, settings).Dispose();
             });
         }
 
@@ -93,6 +97,18 @@ internal static class ThroughputRunner
         return new ThroughputReport(shape.D, shape.M, shape.K, shape.Batch, get_num_threads(),
             tokensFused, tokensAutograd, gemmGflops, encoderGflops, ceiling, tokensFused / ceiling, tokensFused / tokensAutograd,
             fusedMs, autogradMs, encoderMs, loadBefore, LoadAverage(), parts);
+    }
+
+    /// <summary>A TopK SAE holding copies of the given parameters (W_enc latent-major <c>[M, D]</c>).</summary>
+    internal static Sae Sae(ThroughputShape shape, Tensor wEncLD, Tensor bEncL, Tensor wDecLD, Tensor bDecD)
+    {
+        var sae = SaeSharp.Sae.Create(new SaeConfig(shape.D, shape.M, new TopKArchitecture(shape.K)), seed: 0);
+        using var noGrad = no_grad();
+        sae.EncoderWeightLD.copy_(wEncLD);
+        sae.EncoderBiasL.copy_(bEncL);
+        sae.DecoderWeightLD.copy_(wDecLD);
+        sae.DecoderBiasD.copy_(bDecD);
+        return sae;
     }
 
     /// <summary>Unit-norm random decoder rows; the encoder starts as the decoder (the usual tied init).</summary>

@@ -1,19 +1,7 @@
 using SaeSharp.Training;
 using static TorchSharp.torch;
 
-namespace SaeSharp.Crosscoders.Internals;
-
-/// <summary>What one crosscoder step measured, as tensors (read only at log intervals).</summary>
-internal sealed record CrosscoderStepResult(
-    Tensor Loss, Tensor SparsityLoss, Tensor AuxKLoss, Tensor SquaredErrorS, Tensor VarianceS, Tensor L0,
-    Tensor FiredCountsL, Tensor? MinSelectedActivation) : IDisposable
-{
-    public void Dispose()
-    {
-        Loss.Dispose(); SparsityLoss.Dispose(); AuxKLoss.Dispose(); SquaredErrorS.Dispose(); VarianceS.Dispose();
-        L0.Dispose(); FiredCountsL.Dispose(); MinSelectedActivation?.Dispose();
-    }
-}
+namespace SaeSharp.Crosscoders;
 
 /// <summary>
 /// One autograd step of a crosscoder: loss = (1/B) Σ_b Σ_s ‖x̂_b^s − x_b^s‖² + λ · L1 term (L1 rule) or
@@ -21,20 +9,21 @@ internal sealed record CrosscoderStepResult(
 /// fitted to the detached residual x − x̂), then the shared Adam update. Decoders stay free (no renormalisation).
 /// </summary>
 /// <remarks>
-/// The reference for every sparsity rule; <see cref="FusedCrosscoderStep"/> is the sparse twin for BatchTopK
+/// The reference for every sparsity rule; <see cref="Training.Fused.FusedCrosscoderStep"/> is the sparse twin for BatchTopK
 /// on the CPU and is held to this step's gradients by the tests.
 /// </remarks>
-internal sealed class CrosscoderStep(Crosscoder crosscoder) : ICrosscoderStep
+public sealed class AutogradCrosscoderStep(Crosscoder crosscoder) : ITrainingStep
 {
     private readonly AdamOptimizer _adam = new(crosscoder.TrainableParameters);
 
-    public CrosscoderStepResult Step(Tensor xBSD, double learningRate, double l1Coefficient, Tensor deadMaskL, double auxKCoefficient, int auxKLatents)
+    /// <inheritdoc />
+    public StepResult Step(Tensor xBSD, StepSettings settings)
     {
         using var scope = NewDisposeScope();
         crosscoder.train();
         foreach (var (_, parameter) in crosscoder.TrainableParameters)
             parameter.grad?.zero_();
-        var (output, auxK, loss) = Loss(xBSD, l1Coefficient, deadMaskL, auxKCoefficient, auxKLatents);
+        var (output, auxK, loss) = Loss(xBSD, settings.SparsityCoefficient, settings.DeadMaskL, settings.AuxKCoefficient, settings.AuxKLatents);
         Tensor? minSelected = null;
         if (crosscoder.Config.Sparsity == CrosscoderSparsity.BatchTopK)
         {
@@ -44,7 +33,7 @@ internal sealed class CrosscoderStep(Crosscoder crosscoder) : ICrosscoderStep
             if (selected.numel() > 0) minSelected = selected.min();
         }
         loss.backward();
-        _adam.Step(learningRate);
+        _adam.Step(settings.LearningRate);
 
         using (no_grad())
         {
@@ -54,8 +43,8 @@ internal sealed class CrosscoderStep(Crosscoder crosscoder) : ICrosscoderStep
             var activeBL = output.Latents.gt(0);
             var l0 = activeBL.sum(1).to_type(ScalarType.Float64).mean();
             var firedL = activeBL.sum([0]).to_type(ScalarType.Float32);
-            return new CrosscoderStepResult(
-                loss.detach().MoveToOuterDisposeScope(), output.SparsityLoss.detach().MoveToOuterDisposeScope(),
+            return new StepResult(
+                loss.detach().MoveToOuterDisposeScope(), output.ReconLoss.detach().MoveToOuterDisposeScope(), output.SparsityLoss.detach().MoveToOuterDisposeScope(),
                 auxK.detach().MoveToOuterDisposeScope(), squaredErrorS.MoveToOuterDisposeScope(), varianceS.MoveToOuterDisposeScope(),
                 l0.MoveToOuterDisposeScope(), firedL.MoveToOuterDisposeScope(), minSelected?.MoveToOuterDisposeScope());
         }
@@ -83,9 +72,12 @@ internal sealed class CrosscoderStep(Crosscoder crosscoder) : ICrosscoderStep
         return (output, auxK, loss.add(auxK.mul(auxKCoefficient)));
     }
 
+    /// <inheritdoc />
     public IReadOnlyList<(string Name, Tensor Tensor)> OptimizerState() => _adam.State();
 
+    /// <inheritdoc />
     public void LoadOptimizerState(IReadOnlyDictionary<string, Tensor> state) => _adam.Load(state);
 
+    /// <inheritdoc />
     public void Dispose() => _adam.Dispose();
 }

@@ -1,15 +1,15 @@
 using System.Numerics;
 using SaeSharp.Internals;
 using SaeSharp.Training;
-using SaeSharp.Training.Fused;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace SaeSharp.Crosscoders.Internals;
+namespace SaeSharp.Training.Fused;
 
 /// <summary>
 /// The BatchTopK crosscoder step with a hand-derived sparse backward: the same loss, AuxK, Adam and training-state
-/// names as <see cref="CrosscoderStep"/>, so either resumes the other's optimizer state. With X = S·D, x as
+/// names as the crosscoder's autograd step (SaeSharp.Crosscoders), so either resumes the other's optimizer state. With X = S·D, x as
 /// <c>[B, X]</c>, W_enc as <c>[X, L]</c> and W_dec as <c>[L, X]</c> (views of the stored tensors):
 /// pre = x·W_enc + b_enc (the one dense product); w_l = Σ_s ‖d_l^s‖; keep the B·K largest relu(pre)·w over the
 /// batch; x̂_b = b_dec + Σ_{l ∈ S_b} relu(pre_bl)·W_dec[l]. Backward with g_b = 2(x̂_b − x_b)/B (plus the AuxK rows
@@ -24,70 +24,70 @@ namespace SaeSharp.Crosscoders.Internals;
 /// formed tile by tile in that layout (<see cref="CrosscoderKernels.EncoderUpdate"/>) or, for comparison, as one
 /// dense product xᵀ·G (<see cref="EncoderGradientMode.Dense"/>). CPU tensors of float32 or float64 only.
 /// </remarks>
-internal sealed class FusedCrosscoderStep : ICrosscoderStep
+public sealed class FusedCrosscoderStep : ITrainingStep
 {
-    /// <summary>How ∇W_enc is formed.</summary>
-    internal enum EncoderGradientMode
-    {
-        /// <summary>Sparse xᵀ·G over the selected pairs, in tiles of the input-major layout, with Adam fused per tile.</summary>
-        Sparse,
-
-        /// <summary>G scattered into a dense <c>[B, L]</c> buffer, ∇W_enc = xᵀ·G by one GEMM, then a dense Adam pass.</summary>
-        Dense,
-    }
-
-    private readonly Crosscoder _crosscoder;
+    private readonly Parameter _wEncSDL, _wDecLSD, _bEncL, _bDecSD;
+    private readonly int _sources, _dim, _latents, _k;
     private readonly EncoderGradientMode _encoderGradient;
     // Moments, step count and training-state names as the autograd step keeps them, so either step resumes the other.
     private readonly AdamOptimizer _adam;
     private Tensor? _preBL, _gradEncXL;
     private object? _cpuState;
 
-    /// <summary>Trains <paramref name="crosscoder"/>'s parameters in place; build it after any dtype conversion.</summary>
-    /// <exception cref="SaeSharpException">The crosscoder is not BatchTopK, not on the CPU, or not float32/float64.</exception>
-    public FusedCrosscoderStep(Crosscoder crosscoder, EncoderGradientMode encoderGradient = EncoderGradientMode.Sparse)
+    /// <summary>
+    /// Trains the parameters in place, given by training-state name in this order: <c>W_enc [S, D, L]</c>,
+    /// <c>W_dec [L, S, D]</c>, <c>b_enc [L]</c>, <c>b_dec [S, D]</c>; <paramref name="k"/> latents per row on
+    /// average (BatchTopK over B·k). Build it after any dtype conversion.
+    /// </summary>
+    /// <exception cref="SaeSharpException">The parameters are not four of those shapes, not on the CPU, or not float32/float64.</exception>
+    public FusedCrosscoderStep(IReadOnlyList<(string Name, Parameter Parameter)> parameters, int k, EncoderGradientMode encoderGradient = EncoderGradientMode.Sparse)
     {
-        if (crosscoder.Config.Sparsity != CrosscoderSparsity.BatchTopK)
-            throw new SaeSharpException($"the fused step serves the BatchTopK rule only, not {crosscoder.Config.Sparsity}; use the autograd step", field: "step");
-        var weight = crosscoder.EncoderWeightSDL;
-        if (weight.device_type != DeviceType.CPU || weight.dtype is not (ScalarType.Float32 or ScalarType.Float64))
-            throw new SaeSharpException($"the fused step needs float32 or float64 parameters on the CPU, got {weight.dtype} on {weight.device}; use the autograd step", field: "step");
-        _crosscoder = crosscoder;
+        if (parameters.Count != 4 || parameters[0].Parameter.ndim != 3)
+            throw new SaeSharpException("expected the parameters W_enc [S, D, L], W_dec [L, S, D], b_enc [L], b_dec [S, D]", field: "parameters");
+        var weight = parameters[0].Parameter;
+        if (!Supports(weight))
+            throw new SaeSharpException($"the fused step needs float32 or float64 parameters on the CPU, got {weight.dtype} on {weight.device}; use the autograd step", field: "step_kind");
+        (_wEncSDL, _wDecLSD, _bEncL, _bDecSD) = (parameters[0].Parameter, parameters[1].Parameter, parameters[2].Parameter, parameters[3].Parameter);
+        (_sources, _dim, _latents) = ((int)weight.shape[0], (int)weight.shape[1], (int)weight.shape[2]);
+        if (!_wDecLSD.shape.SequenceEqual(new long[] { _latents, _sources, _dim }) || !_bEncL.shape.SequenceEqual(new long[] { _latents })
+            || !_bDecSD.shape.SequenceEqual(new long[] { _sources, _dim }))
+            throw new SaeSharpException($"parameter shapes disagree with W_enc [{string.Join(", ", weight.shape)}]", field: "parameters");
+        if (k < 1 || k > _latents)
+            throw new SaeSharpException($"k = {k} must be in [1, {_latents}]", field: "k");
+        _k = k;
         _encoderGradient = encoderGradient;
         using var noGrad = no_grad();
-        _adam = new AdamOptimizer(crosscoder.TrainableParameters);
+        _adam = new AdamOptimizer(parameters);
     }
 
-    /// <summary>Whether <paramref name="crosscoder"/> can train with this step (BatchTopK, CPU, float32 or float64).</summary>
-    public static bool Supports(Crosscoder crosscoder) =>
-        crosscoder.Config.Sparsity == CrosscoderSparsity.BatchTopK && crosscoder.EncoderWeightSDL.device_type == DeviceType.CPU
-        && crosscoder.EncoderWeightSDL.dtype is ScalarType.Float32 or ScalarType.Float64;
+    /// <summary>Whether a crosscoder with this encoder weight can train with this step (CPU, float32 or float64).</summary>
+    public static bool Supports(Tensor encoderWeight) =>
+        encoderWeight.device_type == DeviceType.CPU && encoderWeight.dtype is ScalarType.Float32 or ScalarType.Float64;
 
     /// <summary>When set, each step adds its per-part wall time here.</summary>
-    internal StepTimings? Timings { get; set; }
+    public StepTimings? Timings { get; set; }
 
     /// <summary>The parts this step laps in <see cref="Timings"/>, in order.</summary>
-    internal static readonly string[] TimingParts =
+    public static readonly IReadOnlyList<string> TimingParts =
         ["encoder_gemm", "norms_batchtopk", "auxk_select", "decode", "bucket", "decoder_grads_adam", "encoder_grads_adam", "b_dec_metrics"];
 
     /// <summary>Adam steps taken so far.</summary>
     public long StepCount => _adam.StepCount;
 
     /// <inheritdoc />
-    public CrosscoderStepResult Step(Tensor xBSD, double learningRate, double l1Coefficient, Tensor deadMaskL, double auxKCoefficient, int auxKLatents)
+    public StepResult Step(Tensor xBSD, StepSettings settings)
     {
-        int s = _crosscoder.SourceCount, d = _crosscoder.InputDim;
+        int s = _sources, d = _dim;
         if (xBSD.dim() != 3 || xBSD.shape[1] != s || xBSD.shape[2] != d)
             throw new SaeSharpException($"input has shape [{string.Join(", ", xBSD.shape)}], expected [B, {s}, {d}]", field: "x");
-        var dtype = _crosscoder.EncoderWeightSDL.dtype;
+        var dtype = _wEncSDL.dtype;
         if (xBSD.dtype != dtype || xBSD.device_type != DeviceType.CPU)
             throw new SaeSharpException($"input is {xBSD.dtype} on {xBSD.device}, expected {dtype} on the CPU like the parameters", field: "x");
         using var noGrad = no_grad();
-        _crosscoder.train();
         long step = _adam.AdvanceStep();
         return dtype == ScalarType.Float32
-            ? KernelStep<float>(xBSD, learningRate, step, deadMaskL, auxKCoefficient, auxKLatents)
-            : KernelStep<double>(xBSD, learningRate, step, deadMaskL, auxKCoefficient, auxKLatents);
+            ? KernelStep<float>(xBSD, settings.LearningRate, step, settings.DeadMaskL, settings.AuxKCoefficient, settings.AuxKLatents)
+            : KernelStep<double>(xBSD, settings.LearningRate, step, settings.DeadMaskL, settings.AuxKCoefficient, settings.AuxKLatents);
     }
 
     /// <summary>Buffers reused from step to step.</summary>
@@ -99,10 +99,10 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         public T[] GradRowsX = [], SqErrB = [], AuxErrB = [], GradSumParts = [], NormSumL = [], GPreP = [];
     }
 
-    private unsafe CrosscoderStepResult KernelStep<T>(Tensor xInput, double learningRate, long step, Tensor deadMaskL, double auxKCoefficient, int auxKLatents)
+    private unsafe StepResult KernelStep<T>(Tensor xInput, double learningRate, long step, Tensor deadMaskL, double auxKCoefficient, int auxKLatents)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int rows = (int)xInput.shape[0], sources = _crosscoder.SourceCount, dim = _crosscoder.InputDim, latents = _crosscoder.LatentCount;
+        int rows = (int)xInput.shape[0], sources = _sources, dim = _dim, latents = _latents;
         int width = sources * dim;
         var timings = Timings;
         timings?.Start();
@@ -115,7 +115,7 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
             _preBL?.Dispose();
             _preBL = empty([rows, latents], xBX.dtype).DetachFromDisposeScope();
         }
-        Tensor wEnc = _crosscoder.EncoderWeightSDL, wDec = _crosscoder.DecoderWeightLSD, bEnc = _crosscoder.EncoderBiasL, bDec = _crosscoder.DecoderBiasSD;
+        Tensor wEnc = _wEncSDL, wDec = _wDecLSD, bEnc = _bEncL, bDec = _bDecSD;
         using (var wEncXL = wEnc.view(width, latents)) _preBL.addmm_(xBX, wEncXL, beta: 0, alpha: 1);
         timings?.Lap(0);
 
@@ -128,10 +128,10 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         fixed (T* normSum = state.NormSumL)
         {
             CrosscoderKernels.NormSums(wDecP, latents, sources, dim, normSum);
-            CrosscoderKernels.WeightedBatchTopK(pre, bEncP, normSum, rows, latents, checked(rows * _crosscoder.Config.K), state.Main, state.Selection);
+            CrosscoderKernels.WeightedBatchTopK(pre, bEncP, normSum, rows, latents, checked(rows * _k), state.Main, state.Selection);
         }
         timings?.Lap(1);
-        if (aux is not null) CrosscoderKernels.TopKPerRowAmong(pre, bEncP, rows, latents, dead, auxK, aux);
+        if (aux is not null) TopKKernels.TopKPerRowAmong(pre, bEncP, rows, latents, dead, auxK, aux);
         timings?.Lap(2);
 
         int gradRows = aux is null ? rows : 2 * rows;
@@ -191,8 +191,8 @@ internal sealed class FusedCrosscoderStep : ICrosscoderStep
         double recon = sqErrSum / rows, auxLoss = auxErrSum / rows;
         double loss = main.NonFinite ? double.NaN : recon + auxKCoefficient * auxLoss;
         var dtype = xBX.dtype;
-        var result = new CrosscoderStepResult(
-            tensor(loss, dtype), zeros([], dtype), tensor(auxLoss, dtype),
+        var result = new StepResult(
+            tensor(loss, dtype), tensor(recon, dtype), zeros([], dtype), tensor(auxLoss, dtype),
             tensor(squaredErrorS), tensor(varianceS), tensor(main.Count / (double)rows),
             firedL, T.IsPositiveInfinity(minKey) ? null : tensor(double.CreateChecked(minKey), dtype));
         timings?.Lap(7);

@@ -1,4 +1,4 @@
-namespace SaeSharp.Crosscoders.Internals;
+namespace SaeSharp.Training.Fused;
 
 /// <summary>
 /// Buffers <see cref="CrosscoderKernels.WeightedBatchTopK"/> reuses from step to step (allocating the candidate lists

@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using SaeSharp.Training.Fused;
+using SaeSharp.Crosscoders;
+using SaeSharp.Training;
+using SaeSharp.Training.Fused;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SaeSharp.Crosscoders.Internals;
+namespace SaeSharp.Throughput;
 
 /// <summary>One crosscoder throughput shape: S sources of width D, L latents, K active per row on average, batch B.</summary>
 internal sealed record CrosscoderThroughputShape(int Sources, int D, int L, int K, int Batch)
@@ -59,7 +62,7 @@ internal static class CrosscoderThroughput
         double loadBefore = ThroughputRunner.LoadAverage();
         var config = new CrosscoderConfig { SourceCount = shape.Sources, InputDim = shape.D, LatentCount = shape.L, K = shape.K };
         int width = shape.Sources * shape.D;
-        int auxKLatents = new CrosscoderTrainConfig().ResolvedAuxKLatents(config);
+        int auxKLatents = Math.Max(1, width / 2); // the trainer's default AuxK width, S·D / 2
         const double auxKCoefficient = 1.0 / 32, learningRate = 1e-4;
         using var scope = NewDisposeScope();
         var xBSD = randn([shape.Batch, shape.Sources, shape.D], generator: new Generator(1234));
@@ -71,13 +74,14 @@ internal static class CrosscoderThroughput
         IReadOnlyList<(string, double)>? parts = null;
         using (var sparseCrosscoder = Crosscoder.Create(config, seed: 1))
         using (var denseCrosscoder = Crosscoder.Create(config, seed: 1))
-        using (var fused = new FusedCrosscoderStep(sparseCrosscoder))
-        using (var dense = new FusedCrosscoderStep(denseCrosscoder, FusedCrosscoderStep.EncoderGradientMode.Dense))
+        using (var fused = new FusedCrosscoderStep(sparseCrosscoder.TrainableParameters, shape.K))
+        using (var dense = new FusedCrosscoderStep(denseCrosscoder.TrainableParameters, shape.K, EncoderGradientMode.Dense))
         using (var wEncLX = sparseCrosscoder.EncoderWeightSDL.detach().view(width, shape.L).t())
         using (var encoder = new ThroughputRunner.EncoderProduct(new ThroughputShape(width, shape.L, shape.K, shape.Batch), xBSD.view(shape.Batch, width), wEncLX, reps))
         {
-            Action fusedStep = () => fused.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose();
-            Action denseStep = () => dense.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose();
+            var settings = new StepSettings(learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents);
+            Action fusedStep = () => fused.Step(xBSD, settings).Dispose();
+            Action denseStep = () => dense.Step(xBSD, settings).Dispose();
             WarmUp(fusedStep, reps.FusedWarmup);
             WarmUp(denseStep, reps.FusedWarmup);
             WarmUp(encoder.Run, reps.GemmWarmup);
@@ -94,11 +98,11 @@ internal static class CrosscoderThroughput
         if (includeAutograd)
         {
             using var crosscoder = Crosscoder.Create(config, seed: 1);
-            using var autograd = new CrosscoderStep(crosscoder);
+            using var autograd = new AutogradCrosscoderStep(crosscoder);
             Action autogradStep = () =>
             {
                 using var stepScope = NewDisposeScope();
-                autograd.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose();
+                autograd.Step(xBSD, new StepSettings(learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents)).Dispose();
             };
             WarmUp(autogradStep, reps.AutogradWarmup);
             autogradMs = InterleavedMedianMs(reps.AutogradTimed, autogradStep)[0];

@@ -1,9 +1,8 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using SaeSharp.Training.Fused;
 
-namespace SaeSharp.Crosscoders.Internals;
+namespace SaeSharp.Training.Fused;
 
 /// <summary>
 /// The crosscoder-specific kernels of <see cref="FusedCrosscoderStep"/>, over raw tensor memory. The S·D
@@ -265,82 +264,6 @@ internal static unsafe class CrosscoderKernels
         return nonFinite;
     }
 
-    /// <summary>
-    /// AuxK selection: per row, the <paramref name="k"/> largest <c>pre + bias</c> among <paramref name="candidates"/>
-    /// (the dead latents, ascending), in candidate order; ties at the k-th value go to the lower latent. Same set as
-    /// <see cref="TopKKernels.TopKPerRowAmong"/>, which keeps a k-heap per row: with the trainer's default AuxK
-    /// width (S·D/2, hundreds) the heap costs k·log k per row, a quickselect for the k-th value and one pass O(n).
-    /// A row holding NaN is flagged (<see cref="SparseSelection{T}.NonFinite"/>) and gets NaN entries (no gradient).
-    /// </summary>
-    public static void TopKPerRowAmong<T>(T* preBL, T* biasL, int rows, int latents, int[] candidates, int k, SparseSelection<T> selection)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        int n = candidates.Length;
-        if (k < 1 || k > n) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in [1, {n}] (the candidate count)");
-        selection.Reset(rows, rows * k);
-        for (int b = 0; b <= rows; b++) selection.RowStart[b] = b * k;
-        selection.Count = rows * k;
-        var latentOut = selection.Latent; var valueOut = selection.Value;
-        bool nonFinite = false;
-        int chunks = TopKKernels.ChunkCount(rows);
-        ForChunks(chunks, (long)rows * n, () => new T[n], (chunk, scratch) =>
-        {
-            var (r0, r1) = TopKKernels.ChunkRange(chunk, rows);
-            for (int b = r0; b < r1; b++)
-            {
-                T* row = preBL + (long)b * latents;
-                bool rowNaN = false;
-                for (int c = 0; c < n; c++)
-                {
-                    T value = row[candidates[c]] + biasL[candidates[c]];
-                    scratch[c] = value;
-                    rowNaN |= T.IsNaN(value);
-                }
-                int at = b * k;
-                if (rowNaN)
-                {
-                    nonFinite = true;
-                    for (int i = 0; i < k; i++) { latentOut[at + i] = candidates[i]; valueOut[at + i] = T.NaN; }
-                    continue;
-                }
-                T threshold = KthLargest(scratch, n, k);
-                int greater = 0;
-                for (int c = 0; c < n; c++) if (row[candidates[c]] + biasL[candidates[c]] > threshold) greater++;
-                int ties = k - greater;
-                for (int c = 0; c < n; c++)
-                {
-                    int latent = candidates[c];
-                    T value = row[latent] + biasL[latent];
-                    if (value > threshold || (value == threshold && ties-- > 0)) { latentOut[at] = latent; valueOut[at] = value; at++; }
-                }
-            }
-            return scratch;
-        }, _ => { });
-        selection.NonFinite = nonFinite;
-    }
-
-    /// <summary>The k-th largest of <c>values[0..n)</c> (no NaN), by quickselect; permutes the array.</summary>
-    internal static T KthLargest<T>(T[] values, int n, int k) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        int target = n - k, lo = 0, hi = n - 1;
-        while (lo < hi)
-        {
-            int mid = lo + (hi - lo) / 2;
-            T a = values[lo], b = values[mid], c = values[hi];
-            T pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-            int i = lo, j = hi;
-            while (i <= j)
-            {
-                while (values[i] < pivot) i++;
-                while (values[j] > pivot) j--;
-                if (i <= j) { (values[i], values[j]) = (values[j], values[i]); i++; j--; }
-            }
-            if (target <= j) hi = j;
-            else if (target >= i) lo = i;
-            else break;
-        }
-        return values[target];
-    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     static TElement[] Grown<TElement>(TElement[] buffer)

@@ -1,12 +1,10 @@
 using System.Numerics;
-using SaeSharp.Crosscoders.Internals;
 using SaeSharp.Internals;
 using SaeSharp.Training;
 using SaeSharp.Training.Fused;
 using static TorchSharp.torch;
-using Mode = SaeSharp.Crosscoders.Internals.FusedCrosscoderStep.EncoderGradientMode;
 
-namespace SaeSharp.Crosscoders.Tests;
+namespace SaeSharp.Tests.Training.Fused;
 
 /// <summary>The crosscoder's vectorised, parallel kernels against their plain scalar twins.</summary>
 [Collection("Torch")]
@@ -121,7 +119,7 @@ public sealed unsafe class CrosscoderKernelsTests
             var candidates = Enumerable.Range(0, latents).Where(i => i % 7 == 2 || i % 11 == 0 || i % 3 == 1).ToArray();
             int take = k == 0 ? candidates.Length : k; // 0: every candidate
             var selection = new SparseSelection<T>();
-            fixed (T* p = pre) fixed (T* b = bias) CrosscoderKernels.TopKPerRowAmong(p, b, rows, latents, candidates, take, selection);
+            fixed (T* p = pre) fixed (T* b = bias) TopKKernels.TopKPerRowAmong(p, b, rows, latents, candidates, take, selection);
             var (expectedValues, expectedChosen) = CrosscoderScalarKernels.TopKPerRowAmong(pre, bias, rows, latents, candidates, take);
             var chosen = new bool[rows * latents]; var values = new T[rows * latents];
             for (int r = 0; r < rows; r++)
@@ -144,7 +142,7 @@ public sealed unsafe class CrosscoderKernelsTests
     {
         var pre = Enumerable.Range(0, 3 * 10).Select(i => i == 14 ? float.NaN : i % 4 - 1f).ToArray();
         var selection = new SparseSelection<float>();
-        fixed (float* p = pre) fixed (float* b = new float[10]) CrosscoderKernels.TopKPerRowAmong(p, b, 3, 10, [1, 3, 4, 8], 2, selection);
+        fixed (float* p = pre) fixed (float* b = new float[10]) TopKKernels.TopKPerRowAmong(p, b, 3, 10, [1, 3, 4, 8], 2, selection);
         Assert.True(selection.NonFinite);
         Assert.Equal(6, selection.Count);
     }
@@ -159,7 +157,7 @@ public sealed unsafe class CrosscoderKernelsTests
             var values = Enumerable.Range(0, n).Select(_ => (double)random.Next(0, trial % 3 == 0 ? 4 : 1000)).ToArray();
             int k = random.Next(1, n + 1);
             double expected = values.OrderByDescending(v => v).ElementAt(k - 1);
-            Assert.Equal(expected, CrosscoderKernels.KthLargest(values.ToArray(), n, k));
+            Assert.Equal(expected, TopKKernels.KthLargest(values.ToArray(), n, k));
         }
     }
 
@@ -181,17 +179,17 @@ public sealed unsafe class CrosscoderKernelsTests
         void Check<T>(ScalarType dtype, double tolerance) where T : unmanaged, IBinaryFloatingPointIeee754<T>
         {
             using var scope = NewDisposeScope();
-            using var crosscoder = FusedCrosscoderStepTests.Make(sources, dim, latents, k, dtype);
-            var parameters = crosscoder.TrainableParameters.Select(p => TensorMemory.Span<T>(p.Parameter).ToArray()).ToArray();
+            var trainable = Parameters(sources, dim, latents, dtype);
+            var parameters = trainable.Select(p => TensorMemory.Span<T>(p.Parameter).ToArray()).ToArray();
             var m = parameters.Select(p => new T[p.Length]).ToArray();
             var v = parameters.Select(p => new T[p.Length]).ToArray();
-            var deadMaskL = FusedCrosscoderStepTests.DeadMask(latents, anyDead: true);
+            var deadMaskL = tensor(Enumerable.Range(0, latents).Select(l => l % 3 == 1).ToArray());
             var dead = Enumerable.Range(0, latents).Select(l => l % 3 == 1).ToArray();
-            using var step = new FusedCrosscoderStep(crosscoder, denseEncoder ? Mode.Dense : Mode.Sparse);
+            using var step = new FusedCrosscoderStep(trainable, k, denseEncoder ? EncoderGradientMode.Dense : EncoderGradientMode.Sparse);
             for (int i = 1; i <= 2; i++)
             {
-                var xBSD = FusedCrosscoderStepTests.Batch(rows, sources, dim, dtype, seed: 40 + i);
-                using var result = step.Step(xBSD, 1e-2, 0, deadMaskL, 0.25, 5);
+                var xBSD = randn(rows, sources, dim, dtype: ScalarType.Float64, generator: new Generator((ulong)(40 + i))).to_type(dtype);
+                using var result = step.Step(xBSD, new StepSettings(1e-2, 0, deadMaskL, 0.25, 5));
                 var adam = AdamCoefficients<T>.Create(1e-2, AdamOptimizer.Beta1, AdamOptimizer.Beta2, AdamOptimizer.Epsilon, i);
                 var (squaredError, auxError) = CrosscoderScalarKernels.Step(TensorMemory.Span<T>(xBSD).ToArray(), rows, sources, dim, latents, k,
                     dead, T.CreateChecked(0.25), 5, parameters[0], parameters[2], parameters[1], parameters[3], [m[0], m[1], m[2], m[3]], [v[0], v[1], v[2], v[3]], adam);
@@ -199,7 +197,7 @@ public sealed unsafe class CrosscoderKernelsTests
             }
             // The twin's moment order is W_enc, W_dec, b_enc, b_dec: the crosscoder's training-state order.
             var state = step.OptimizerState().ToDictionary(e => e.Name, e => e.Tensor);
-            foreach (var ((name, parameter), index) in crosscoder.TrainableParameters.Select((p, i) => (p, i)))
+            foreach (var ((name, parameter), index) in trainable.Select((p, i) => (p, i)))
             {
                 Close(parameters[index], TensorMemory.Span<T>(parameter).ToArray(), name);
                 Close(m[index], TensorMemory.Span<T>(state[$"adam.m.{name}"]).ToArray(), $"adam.m.{name}");
@@ -218,5 +216,19 @@ public sealed unsafe class CrosscoderKernelsTests
                 Assert.True(Math.Sqrt(diff / norm) < tolerance, $"{what}: relative difference {Math.Sqrt(diff / norm):E3}");
             }
         }
+    }
+
+    /// <summary>A crosscoder's four parameters in training-state order, seeded: decoder rows of unequal norms (so the Σ_s ‖d_l^s‖ weighting changes the selection), the encoder their transpose, small random biases.</summary>
+    private static (string Name, TorchSharp.Modules.Parameter Parameter)[] Parameters(int sources, int dim, int latents, ScalarType dtype)
+    {
+        using var generator = new Generator(103);
+        var wDecLSD = randn(latents, sources, dim, dtype: ScalarType.Float64, generator: generator).mul(0.3 / Math.Sqrt(dim))
+            .mul(rand(latents, 1, 1, dtype: ScalarType.Float64, generator: generator).mul(1.5).add(0.25));
+        var wEncSDL = wDecLSD.permute(1, 2, 0).contiguous();
+        var bEncL = randn(latents, dtype: ScalarType.Float64, generator: generator).mul(0.2);
+        var bDecSD = randn(sources, dim, dtype: ScalarType.Float64, generator: generator).mul(0.1);
+        return [("W_enc", P(wEncSDL)), ("W_dec", P(wDecLSD)), ("b_enc", P(bEncL)), ("b_dec", P(bDecSD))];
+
+        TorchSharp.Modules.Parameter P(Tensor t) => new(t.to_type(dtype).contiguous().DetachFromDisposeScope(), requires_grad: true);
     }
 }

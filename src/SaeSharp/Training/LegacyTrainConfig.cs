@@ -1,0 +1,53 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace SaeSharp.Training;
+
+/// <summary>
+/// Reads the <c>train_config</c> entry of a training state. Crosscoder states written before SAEs and crosscoders
+/// shared one <see cref="TrainConfig"/> used their own names (<c>l1_coefficient</c>, <c>l1_warmup_steps</c>, and
+/// <c>step</c> as a string enum); those are renamed here so old runs still resume.
+/// </summary>
+internal static class LegacyTrainConfig
+{
+    public static TrainConfig Read(TrainingState state)
+    {
+        const string key = "train_config";
+        if (!state.Metadata.TryGetValue("kind", out var kind) || kind != "crosscoder")
+            return state.RequiredJson(key, SaeSharpJsonContext.Default.TrainConfig);
+        JsonObject node;
+        try
+        {
+            node = JsonNode.Parse(state.Required(key)) as JsonObject ?? throw new SaeSharpException("is not a JSON object", state.Path, key);
+        }
+        catch (JsonException e)
+        {
+            throw new SaeSharpException($"is not valid JSON: {e.Message}", state.Path, key, e);
+        }
+        Rename(node, "l1_coefficient", "sparsity_coefficient");
+        Rename(node, "l1_warmup_steps", "sparsity_warmup_steps");
+        if (node["step"] is JsonValue step && step.TryGetValue<string>(out var stepName))
+        {
+            node.Remove("step");
+            if (!Enum.TryParse<TrainingStepKind>(stepName, ignoreCase: true, out var stepKind))
+                throw new SaeSharpException($"'{stepName}' is not a training step kind", state.Path, "step");
+            node["step_kind"] = (int)stepKind;
+        }
+        try
+        {
+            return node.Deserialize(SaeSharpJsonContext.Default.TrainConfig) ?? throw new SaeSharpException("is null", state.Path, key);
+        }
+        catch (JsonException e)
+        {
+            throw new SaeSharpException($"is not a valid train config: {e.Message}", state.Path, key, e);
+        }
+    }
+
+    private static void Rename(JsonObject node, string from, string to)
+    {
+        if (!node.ContainsKey(from) || node.ContainsKey(to)) return;
+        var value = node[from];
+        node.Remove(from);
+        node[to] = value;
+    }
+}
