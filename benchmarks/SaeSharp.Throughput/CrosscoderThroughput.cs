@@ -11,8 +11,8 @@ namespace SaeSharp.Throughput;
 /// <summary>One crosscoder throughput shape: S sources of width D, L latents, K active per row on average, batch B.</summary>
 internal sealed record CrosscoderThroughputShape(int Sources, int D, int L, int K, int Batch)
 {
-    /// <summary>The demo's size.</summary>
-    public static readonly CrosscoderThroughputShape Demo = new(2, 128, 256, 16, 512);
+    /// <summary>A small size: two 128-wide streams, 256 latents (the size of the modular-addition testbed).</summary>
+    public static readonly CrosscoderThroughputShape Small = new(2, 128, 256, 16, 512);
 
     /// <summary>A realistic size: two GPT-2-small-wide residual streams, a 16k dictionary.</summary>
     public static readonly CrosscoderThroughputShape Realistic = new(2, 768, 16384, 32, 1024);

@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using SaeSharp.Hosts;
+using SaeSharp.Testbeds.ModularAddition;
 using static TorchSharp.torch;
 
 namespace SaeSharp.Cli.Tests;

@@ -6,9 +6,9 @@ using System.Text.Json.Nodes;
 using SaeSharp.Cli.Internals;
 using SaeSharp.Cli.Reporting;
 using SaeSharp.Crosscoders;
-using SaeSharp.Crosscoders.Demo;
 using SaeSharp.Harvest.Store;
 using SaeSharp.Internals;
+using SaeSharp.Testbeds.Demos;
 using SaeSharp.Training;
 
 namespace SaeSharp.Cli.Commands;
@@ -28,7 +28,7 @@ internal static class CrosscoderCommand
 
     private static Command CreateDemo()
     {
-        var defaults = new CrosscoderDemoOptions();
+        var defaults = new CrosscoderDemoOptions { CacheFolder = "" };
         var output = new Option<string?>("--out") { Description = "Folder for report.html and summary.json." };
         var force = new Option<bool>("--force") { Description = "Replace what --out already holds." };
         var quick = new Option<bool>("--quick") { Description = "Fewer crosscoder steps and no student (a smoke run; the numbers are not the demo's)." };
@@ -61,7 +61,7 @@ internal static class CrosscoderCommand
                 SparsityCoefficient = result.GetValue(l1),
                 Hook = result.GetValue(hook)!,
                 IncludeStudent = !isQuick && !result.GetValue(noStudent),
-                CacheFolder = result.GetValue(cache),
+                CacheFolder = result.GetValue(cache) ?? HostCacheFolder.Default(),
             }.Validate();
             var demo = await ConsoleProgress.RunAsync("crosscoder demo", asJson, reporter => Task.Run(() =>
                 CrosscoderDemo.Run(options, new StageProgress(reporter, CrosscoderDemo.StageCount(options)), cancellationToken)));

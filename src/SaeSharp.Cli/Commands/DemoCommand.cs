@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
-using SaeSharp.Cli.Demo;
 using SaeSharp.Cli.Internals;
 using SaeSharp.Cli.Reporting;
+using SaeSharp.Testbeds.Demos;
 
 namespace SaeSharp.Cli.Commands;
 
@@ -27,11 +27,16 @@ internal static class DemoCommand
             CommandRunner.EnsureWritable(directory, result.GetValue(force), "--out folder");
             var clock = Stopwatch.StartNew();
             bool asJson = result.GetValue(json);
-            var options = new DemoOptions(directory, result.GetValue(quick), result.GetValue(seed), result.GetValue(retrain));
-            var demo = await DemoPipeline.RunAsync(options, asJson, cancellationToken);
+            var options = new SaeDemoOptions
+            {
+                OutputDirectory = directory, CacheFolder = HostCacheFolder.Default(), Quick = result.GetValue(quick),
+                HostSeed = result.GetValue(seed), RetrainHost = result.GetValue(retrain),
+            }.Validate();
+            using var demo = await ConsoleProgress.RunAsync("demo", asJson, progress => SaeDemo.RunAsync(options,
+                new SyncProgress<SaeDemoProgress>(d => progress.Report(new ConsoleProgress.Update(d.Done, d.Total, d.Status is null ? d.Stage : $"{d.Stage} {d.Status}"))),
+                cancellationToken));
             var summary = DemoReport.Summary(demo, clock.Elapsed.TotalSeconds);
             DemoReport.Write(demo, summary, directory);
-            demo.Host.Dispose();
             if (asJson)
                 CommandRunner.PrintJson(summary);
             else

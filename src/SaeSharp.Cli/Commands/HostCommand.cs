@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using SaeSharp.Cli.Internals;
 using SaeSharp.Harvest.Onnx;
 using SaeSharp.Hosts;
+using SaeSharp.Testbeds.ModularAddition;
 
 namespace SaeSharp.Cli.Commands;
 
@@ -39,7 +40,7 @@ internal static class HostCommand
                 TrainFraction: result.GetValue(trainFraction), MaxSteps: result.GetValue(maxSteps)).Validate();
             if (result.GetValue(threads) is > 0 and var threadCount)
                 TorchSharp.torch.set_num_threads(threadCount);
-            var folder = result.GetValue(outDir) ?? ModAddCache.DefaultFolder(config);
+            var folder = result.GetValue(outDir) ?? ModAddCache.EntryFolder(HostCacheFolder.Default(), config);
             bool asJson = result.GetValue(json);
 
             using var trained = await ConsoleProgress.RunAsync("train-modadd", quiet: false, progress => Task.Run(() =>

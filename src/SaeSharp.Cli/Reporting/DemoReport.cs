@@ -2,15 +2,15 @@ using SaeSharp.IO;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SaeSharp.Cli.Demo;
 using SaeSharp.Internals;
+using SaeSharp.Testbeds.Demos;
 
 namespace SaeSharp.Cli.Reporting;
 
 /// <summary>Writes the demo's <c>report.html</c> (figures embedded) and <c>summary.json</c>.</summary>
 internal static class DemoReport
 {
-    public static JsonObject Summary(DemoResult r, double totalSeconds)
+    public static JsonObject Summary(SaeDemoResult r, double totalSeconds)
     {
         var host = r.Host;
         var truth = r.GroundTruth;
@@ -34,7 +34,7 @@ internal static class DemoReport
             ["harvest"] = new JsonObject
             {
                 ["onnx"] = Path.GetFileName(r.OnnxPath),
-                ["hook"] = DemoOptions.Hook,
+                ["hook"] = SaeDemoOptions.Hook,
                 ["store_rows"] = r.StoreRows,
                 ["rows_at_equals"] = host.Config.P * host.Config.P,
                 ["onnx_vs_torchsharp_max_abs_diff"] = r.OnnxVersusTorchMaxAbsDiff,
@@ -76,7 +76,7 @@ internal static class DemoReport
         };
     }
 
-    public static void Write(DemoResult r, JsonObject summary, string directory)
+    public static void Write(SaeDemoResult r, JsonObject summary, string directory)
     {
         var host = r.Host;
         int p = host.Config.P;
@@ -107,7 +107,7 @@ internal static class DemoReport
             $"The number-token embedding in the Fourier basis; key frequencies (red) explain {Pct(host.KeyFrequencies.Explained)} of its squared norm.");
 
         report.Heading("2. Harvest through ONNX Runtime");
-        report.Paragraph($"Our exporter wrote {Path.GetFileName(r.OnnxPath)}; the harvester found {DemoOptions.Hook} by graph structure and stored " +
+        report.Paragraph($"Our exporter wrote {Path.GetFileName(r.OnnxPath)}; the harvester found {SaeDemoOptions.Hook} by graph structure and stored " +
             $"{r.StoreRows:N0} rows (3 positions × {p * p:N0} inputs). The rows at the = position differ from TorchSharp's forward by at most {r.OnnxVersusTorchMaxAbsDiff:E1}.");
 
         report.Heading("3. The SAE");

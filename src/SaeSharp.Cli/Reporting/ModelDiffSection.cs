@@ -1,6 +1,6 @@
 using System.Globalization;
 using SaeSharp.Crosscoders.Analysis;
-using SaeSharp.Crosscoders.Demo;
+using SaeSharp.Testbeds.Demos;
 
 namespace SaeSharp.Cli.Reporting;
 

@@ -86,6 +86,12 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
     /// </summary>
     public IReadOnlyList<(string Name, Tensor Tensor)> NamedWeights() => _weights.Select(kv => (kv.Key, (Tensor)kv.Value)).ToArray();
 
+    /// <summary>
+    /// The token embedding <c>wte</c> <c>[VocabSize, D]</c> (<c>transformer.wte.weight</c>), the live parameter: what
+    /// analyses of the input vocabulary read, e.g. the key frequencies of an arithmetic host's number tokens.
+    /// </summary>
+    public Tensor TokenEmbedding => _wte;
+
     /// <summary>input ids <c>[B, T]</c> int64 → logits <c>[B, T, OutputSize]</c>.</summary>
     public override Tensor forward(Tensor inputIdsBT) => Forward(inputIdsBT, null);
 
@@ -111,10 +117,12 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// The logits at the last position only, <c>[B, OutputSize]</c>: the last block computes attention queries
-    /// and the MLP for that position alone, which is all a next-token loss on it needs (the trainer's fast path).
+    /// The logits at the last position only, <c>[B, OutputSize]</c>, equal to <c>Forward(ids)[:, -1]</c>: the last
+    /// block computes attention queries and the MLP for that position alone, which is all a loss on the last token's
+    /// answer needs (the fast path for training a host on such a task). Differentiable like <see cref="Forward"/>.
     /// </summary>
-    internal Tensor ForwardLastPosition(Tensor inputIdsBT)
+    /// <exception cref="SaeSharpException">The ids have the wrong type, shape or range.</exception>
+    public Tensor ForwardLastPosition(Tensor inputIdsBT)
     {
         CheckInput(inputIdsBT);
         using var scope = NewDisposeScope();
@@ -162,7 +170,7 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
 
     /// <summary>Copies weights given by Hugging Face name into this model; every parameter must be present with its exact shape.</summary>
     /// <exception cref="SaeSharpException">A weight is missing, has the wrong shape or is not finite; <paramref name="origin"/> names the source.</exception>
-    internal void LoadWeights(IReadOnlyDictionary<string, Tensor> weights, string origin)
+    public void LoadWeights(IReadOnlyDictionary<string, Tensor> weights, string origin)
     {
         using var noGrad = no_grad();
         foreach (var (name, parameter) in _weights)

@@ -127,7 +127,7 @@ public sealed class HostTransformerTests
             model.SaveFolder(folder);
             using var loaded = HostTransformer.LoadFolder(folder);
             Assert.Equal(model.Config, loaded.Config);
-            using var ids = ModAddTask.AllInputs(7);
+            using var ids = TestTensors.ModularAdditionInputs(7);
             Assert.True(model.forward(ids).equal(loaded.forward(ids)).all().item<bool>());
         }
         finally
@@ -155,7 +155,7 @@ public sealed class HostTransformerTests
     {
         // Modular addition with batch > vocab takes the tabulated single-layer path; GPT-Neo the plain one.
         using var model = modularAddition ? new HostTransformer(HostConfig.ModularAddition(11), seed: 6) : new HostTransformer(TinyNeo, seed: 6);
-        using var ids = modularAddition ? ModAddTask.AllInputs(11) : randint(0, 40, [5, 9], generator: new Generator(7));
+        using var ids = modularAddition ? TestTensors.ModularAdditionInputs(11) : randint(0, 40, [5, 9], generator: new Generator(7));
         using var full = model.forward(ids);
         using var last = model.ForwardLastPosition(ids);
         using var expected = full.select(1, ids.shape[1] - 1);
@@ -166,8 +166,8 @@ public sealed class HostTransformerTests
     public void ForwardLastPosition_TabulatedPath_HasTheSameGradients()
     {
         using var model = new HostTransformer(HostConfig.ModularAddition(11), seed: 8);
-        using var ids = ModAddTask.AllInputs(11);
-        using var labels = ModAddTask.AllLabels(11);
+        using var ids = TestTensors.ModularAdditionInputs(11);
+        using var labels = TestTensors.ModularAdditionLabels(11);
         Tensor[] Gradients(Func<Tensor> logits)
         {
             model.zero_grad();
@@ -204,7 +204,7 @@ public sealed class HostTransformerTests
         // The grokking host has no LayerNorm, so resid_post.0 = resid_mid.0 + c_proj(relu(c_fc(resid_mid.0))):
         // recomputing the MLP by hand from the named weights ties the point to its place in the block.
         using var model = new HostTransformer(HostConfig.ModularAddition(7), seed: 13);
-        using var ids = ModAddTask.AllInputs(7);
+        using var ids = TestTensors.ModularAdditionInputs(7);
         var hooks = new HostHooks().Capture(HostHooks.ResidMid(0)).Capture(HostHooks.ResidPost(0));
         using var logits = model.Forward(ids, hooks);
         var weights = model.NamedWeights().ToDictionary(w => w.Name, w => w.Tensor);
@@ -228,7 +228,7 @@ public sealed class HostTransformerTests
     public void Hooks_ZeroFinalResidual_WithoutLayerNorm_GivesZeroLogits()
     {
         using var model = new HostTransformer(HostConfig.ModularAddition(7), seed: 11);
-        using var ids = ModAddTask.AllInputs(7);
+        using var ids = TestTensors.ModularAdditionInputs(7);
         using var logits = model.Forward(ids, new HostHooks().Replace(HostHooks.ResidPost(0), x => zeros_like(x)));
         Assert.Equal(0f, logits.abs().max().item<float>());
     }

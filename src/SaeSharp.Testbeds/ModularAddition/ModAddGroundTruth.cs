@@ -1,0 +1,111 @@
+using SaeSharp.Analysis;
+using SaeSharp.Hosts;
+using static TorchSharp.torch;
+
+namespace SaeSharp.Testbeds.ModularAddition;
+
+/// <summary>
+/// Ground truth for SAEs on the modular-addition host: its residual stream at the <c>=</c> position over all
+/// p² inputs, each latent's activation over the (a, b) grid in the 2-D Fourier basis, coverage of the host's
+/// key frequencies and purity of the latents, and the host's loss with the SAE spliced in.
+/// </summary>
+public static class ModAddGroundTruth
+{
+    /// <summary>The residual stream at <paramref name="hook"/> at the <c>=</c> position for every input, rows a·p + b: <c>[p², D]</c>.</summary>
+    public static Tensor ResidualAtEquals(HostTransformer model, string hook)
+    {
+        int p = model.Config.OutputSize;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var hooks = new HostHooks().Capture(hook);
+        var inputs = ModAddTask.AllInputs(p);
+        model.Forward(inputs, hooks);
+        if (!hooks.Captured.TryGetValue(hook, out var residualBTD))
+            throw new SaeSharpException($"the host has no hook point \"{hook}\"", field: "hook");
+        return residualBTD.select(1, -1).contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Describes every live latent of <paramref name="sae"/> on <paramref name="activationsND"/> (the residual at
+    /// <c>=</c> for all inputs, rows a·p + b, in the units the SAE reads).
+    /// </summary>
+    /// <param name="sae">The SAE.</param>
+    /// <param name="activationsND">Activations <c>[p², D]</c>.</param>
+    /// <param name="p">The modulus.</param>
+    /// <param name="keyFrequencies">The host's key frequencies.</param>
+    /// <param name="dominanceThreshold">
+    /// Variance share the dominant key frequency must also hold for a latent to count as pure. The default 0 lets the
+    /// dominant frequency alone decide: a sparse (ReLU'd) latent of a + b spreads part of its variance into harmonics
+    /// of its frequency, so even a clean latent holds well under half of its variance in the fundamental
+    /// (measured on the demo: 12–50%). The report shows each latent's share beside its dominant frequency.
+    /// </param>
+    /// <exception cref="SaeSharpException">Shapes disagree.</exception>
+    public static GroundTruthSummary Analyze(Sae sae, Tensor activationsND, int p, IReadOnlyCollection<int> keyFrequencies, double dominanceThreshold = 0)
+    {
+        if (activationsND.dim() != 2 || activationsND.shape[0] != (long)p * p || activationsND.shape[1] != sae.InputDim)
+            throw new SaeSharpException($"activations have shape [{string.Join(", ", activationsND.shape)}], expected [{p * p}, {sae.InputDim}]", field: "activations");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        sae.eval();
+        var latentsNL = sae.Encode(activationsND.to(ScalarType.Float32));
+        var firingL = latentsNL.ne(0).to(ScalarType.Float64).mean([0]);
+        var firing = firingL.data<double>().ToArray();
+        var keys = keyFrequencies.ToHashSet();
+        var live = new List<LatentFrequency>();
+        var gridsLPP = latentsNL.t().reshape(sae.LatentCount, p, p).to(ScalarType.Float64);
+        for (int latent = 0; latent < sae.LatentCount; latent++)
+        {
+            if (firing[latent] == 0) continue;
+            var components = Fourier.ComponentFractions(gridsLPP[latent]);
+            double variance = 1 - components.Constant;
+            // A constant latent has no variance to split: frequency 1 with share 0, as for any all-zero spectrum.
+            var (best, bestShare) = variance > 1e-12 ? components.Dominant() : (1, 0.0);
+            if (variance > 1e-12) bestShare /= variance;
+            bool isKey = keys.Contains(best);
+            live.Add(new LatentFrequency(latent, firing[latent], best, bestShare, isKey, isKey && bestShare >= dominanceThreshold));
+        }
+        live.Sort((x, y) => y.FiringFraction.CompareTo(x.FiringFraction));
+        var covered = live.Where(l => l.Pure).Select(l => l.DominantFrequency).Distinct().Order().ToArray();
+        double coverage = keys.Count == 0 ? double.NaN : covered.Length / (double)keys.Count;
+        double purity = live.Count == 0 ? 0 : live.Count(l => l.Pure) / (double)live.Count;
+        return new GroundTruthSummary(p, keyFrequencies.Order().ToArray(), live, covered, coverage, purity, dominanceThreshold);
+    }
+
+    /// <summary>
+    /// The host's loss and accuracy over all p² inputs with the residual stream at <paramref name="hook"/>, at the
+    /// <c>=</c> position, left alone, replaced by <paramref name="sae"/>'s reconstruction (the SAE reads raw
+    /// activations, as a loaded checkpoint does), or replaced by zeros.
+    /// </summary>
+    public static SplicedLoss Splice(HostTransformer model, Sae sae, string hook)
+    {
+        int p = model.Config.OutputSize;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        sae.eval();
+        var inputs = ModAddTask.AllInputs(p);
+        var labels = ModAddTask.AllLabels(p);
+        (double Loss, double Accuracy) Run(Func<Tensor, Tensor>? replaceLast)
+        {
+            using var inner = NewDisposeScope();
+            var hooks = new HostHooks();
+            if (replaceLast is not null)
+            {
+                hooks.Replace(hook, residualBTD =>
+                {
+                    var lastBD = replaceLast(residualBTD.select(1, -1));
+                    var prefix = residualBTD.narrow(1, 0, residualBTD.shape[1] - 1);
+                    return cat([prefix, lastBD.unsqueeze(1)], 1);
+                });
+            }
+            var logitsBTV = model.Forward(inputs, hooks);
+            var logitsBC = logitsBTV.select(1, -1).narrow(1, 0, p);
+            double loss = nn.functional.cross_entropy(logitsBC, labels).item<float>();
+            double accuracy = logitsBC.argmax(1).eq(labels).to(ScalarType.Float64).mean().item<double>();
+            return (loss, accuracy);
+        }
+        var clean = Run(null);
+        var spliced = Run(lastBD => sae.forward(lastBD).ReconBD);
+        var zero = Run(lastBD => zeros_like(lastBD));
+        return new SplicedLoss(clean.Loss, spliced.Loss, zero.Loss, clean.Accuracy, spliced.Accuracy, zero.Accuracy);
+    }
+}

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+using SaeSharp.Hosts;
+
+namespace SaeSharp.Testbeds.ModularAddition;
+
+/// <summary>
+/// Trains the modular-addition host until it groks: full-batch AdamW on the training pairs, cross-entropy on
+/// the logits at the <c>=</c> position over the p answers, stopping once test accuracy has stayed above
+/// <see cref="ModAddConfig.StopTestAccuracy"/> for <see cref="ModAddConfig.StopAfterEvals"/> evaluations and the
+/// embedding has become sparse in the Fourier basis (<see cref="ModAddConfig.StopKeyFrequencyFraction"/>).
+/// Deterministic given the seed (on a fixed thread count: libtorch's reductions depend on it).
+/// </summary>
+public static class ModAddTrainer
+{
+    /// <summary>Trains a fresh model from <paramref name="config"/>.</summary>
+    /// <exception cref="SaeSharpException">The configuration is invalid, or the loss became non-finite.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    public static ModAddResult Train(ModAddConfig config, IProgress<ModAddLogEntry>? progress = null, CancellationToken cancellationToken = default)
+    {
+        config.Validate();
+        var stopwatch = Stopwatch.StartNew();
+        var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+        int p = config.P;
+        var (trainPairs, testPairs) = ModAddTask.Split(p, config.TrainFraction, config.Seed);
+        using var inputs = ModAddTask.AllInputs(p);
+        using var labels = ModAddTask.AllLabels(p);
+        using var trainIndex = tensor(trainPairs);
+        using var testIndex = tensor(testPairs);
+        using var trainInputs = inputs.index_select(0, trainIndex);
+        using var trainLabels = labels.index_select(0, trainIndex);
+        using var testInputs = inputs.index_select(0, testIndex);
+        using var testLabels = labels.index_select(0, testIndex);
+
+        var model = new HostTransformer(config.Host, config.Seed);
+        try
+        {
+            using var optimizer = optim.AdamW(model.parameters(), config.LearningRate, config.Beta1, config.Beta2,
+                eps: 1e-8, weight_decay: config.WeightDecay);
+            var log = new List<ModAddLogEntry>();
+            var snapshots = new List<(int Step, Dictionary<string, Tensor> Weights)>();
+            int aboveThreshold = 0, step = 0;
+            while (step < config.MaxSteps)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                double lr = config.WarmupSteps > 0 ? config.LearningRate * Math.Min((step + 1.0) / config.WarmupSteps, 1.0) : config.LearningRate;
+                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+
+                var logitsNC = model.ForwardLastPosition(trainInputs);
+                var loss = nn.functional.cross_entropy(logitsNC, trainLabels);
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+                step++;
+
+                bool snapshot = config.SnapshotInterval > 0 && step % config.SnapshotInterval == 0;
+                if (step % config.EvalInterval != 0 && !snapshot && step != config.MaxSteps) continue;
+
+                double trainLoss = loss.item<float>();
+                if (!double.IsFinite(trainLoss))
+                    throw new SaeSharpException($"training loss became {trainLoss} at step {step}", field: "loss");
+                double trainAccuracy = Accuracy(logitsNC, trainLabels);
+                var (testLoss, testAccuracy) = Evaluate(model, testInputs, testLabels);
+                double keyFraction = KeyFrequenciesOf(model).Explained;
+                var entry = new ModAddLogEntry(step, trainLoss, trainAccuracy, testLoss, testAccuracy, keyFraction);
+                log.Add(entry);
+                progress?.Report(entry);
+                if (snapshot) snapshots.Add((step, CloneWeights(model)));
+                aboveThreshold = testAccuracy > config.StopTestAccuracy ? aboveThreshold + 1 : 0;
+                if (aboveThreshold >= config.StopAfterEvals && keyFraction >= config.StopKeyFrequencyFraction)
+                    break;
+            }
+
+            var (finalTrainLoss, finalTrainAccuracy) = Evaluate(model, trainInputs, trainLabels);
+            var (_, finalTestAccuracy) = Evaluate(model, testInputs, testLabels);
+            var keyFrequencies = KeyFrequenciesOf(model);
+            log = AddProgressMeasures(config, log, snapshots, keyFrequencies, inputs, labels, trainIndex);
+            stopwatch.Stop();
+            return new ModAddResult(model, config, log, step,
+                log.FirstOrDefault(e => e.TrainAccuracy > 0.99)?.Step, log.FirstOrDefault(e => e.TestAccuracy > 0.99)?.Step,
+                finalTrainAccuracy, finalTestAccuracy, keyFrequencies, stopwatch.Elapsed,
+                Process.GetCurrentProcess().TotalProcessorTime - cpuStart, FromCache: false);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The key frequencies of a modular-addition model: from its number-token embedding <c>wte[:p]</c>.</summary>
+    public static FourierKeyFrequencies KeyFrequenciesOf(HostTransformer model)
+    {
+        using var numbers = model.TokenEmbedding.detach().narrow(0, 0, model.Config.OutputSize);
+        return Fourier.KeyFrequencies(numbers);
+    }
+
+    /// <summary>Mean loss and accuracy of the logits at the <c>=</c> position (no gradient).</summary>
+    internal static (double Loss, double Accuracy) Evaluate(HostTransformer model, Tensor inputsN3, Tensor labelsN)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var logitsNC = model.ForwardLastPosition(inputsN3);
+        return (nn.functional.cross_entropy(logitsNC, labelsN).item<float>(), Accuracy(logitsNC, labelsN));
+    }
+
+    private static double Accuracy(Tensor logitsNC, Tensor labelsN)
+    {
+        using var scope = NewDisposeScope();
+        return logitsNC.argmax(1).eq(labelsN).to_type(ScalarType.Float64).mean().item<double>();
+    }
+
+    private static Dictionary<string, Tensor> CloneWeights(HostTransformer model) =>
+        model.NamedWeights().ToDictionary(w => w.Name, w => w.Tensor.detach().clone().DetachFromDisposeScope(), StringComparer.Ordinal);
+
+    /// <summary>Restricted and excluded loss at each snapshot, measured with the final model's key frequencies.</summary>
+    private static List<ModAddLogEntry> AddProgressMeasures(
+        ModAddConfig config, List<ModAddLogEntry> log, List<(int Step, Dictionary<string, Tensor> Weights)> snapshots,
+        FourierKeyFrequencies keyFrequencies, Tensor inputs, Tensor labels, Tensor trainIndex)
+    {
+        if (snapshots.Count == 0) return log;
+        var measures = new Dictionary<int, (double Restricted, double Excluded)>();
+        using (var probe = new HostTransformer(config.Host))
+        {
+            foreach (var (step, weights) in snapshots)
+            {
+                probe.LoadWeights(weights, $"snapshot at step {step}");
+                using var noGrad = no_grad();
+                using var logits = probe.ForwardLastPosition(inputs);
+                measures[step] = (
+                    Fourier.RestrictedLoss(logits, labels, config.P, keyFrequencies.Frequencies.ToArray()),
+                    Fourier.ExcludedLoss(logits, labels, trainIndex, config.P, keyFrequencies.Frequencies.ToArray()));
+                foreach (var t in weights.Values) t.Dispose();
+            }
+        }
+        return log.Select(e => measures.TryGetValue(e.Step, out var m) ? e with { RestrictedLoss = m.Restricted, ExcludedLoss = m.Excluded } : e).ToList();
+    }
+}
