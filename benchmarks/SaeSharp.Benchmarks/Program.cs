@@ -1,3 +1,4 @@
+using SaeSharp.Throughput;
 using System.Text.Json;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Engines;

@@ -1,3 +1,4 @@
+using SaeSharp.Throughput;
 using BenchmarkDotNet.Attributes;
 using SaeSharp.Training;
 using SaeSharp.Training.Fused;
@@ -21,7 +22,7 @@ public class TrainingStepBench
     public string Shape { get; set; } = "128x1024x16";
 
     Tensor xBD = null!, wEncLD = null!, preBL = null!, wEncDL = null!;
-    NaiveAutogradTopKStep autograd = null!;
+    AutogradTrainingStep autograd = null!;
     FusedTopKTrainingStep fused = null!;
     StepSettings settings = null!;
 
@@ -36,9 +37,9 @@ public class TrainingStepBench
         wEncLD = wEnc;
         wEncDL = wEnc.t();
         preBL = empty(Batch, shape.M);
-        var options = new FusedTopKOptions(TopKSelection.TopK, shape.K);
-        autograd = new NaiveAutogradTopKStep(wEnc.clone(), bEnc.clone(), wDec.clone(), bDec.clone(), options, 1e-4);
-        fused = new FusedTopKTrainingStep(wEnc.clone(), bEnc.clone(), wDec.clone(), bDec.clone(), options);
+        // Both are the trainer's own steps, each on its copy of the same SAE.
+        autograd = new AutogradTrainingStep(ThroughputRunner.Sae(shape, wEnc, bEnc, wDec, bDec));
+        fused = new FusedTopKTrainingStep(ThroughputRunner.Sae(shape, wEnc, bEnc, wDec, bDec));
         settings = new StepSettings(1e-4, 0, zeros(shape.M, ScalarType.Bool), 1.0 / 32, shape.D / 2);
     }
 
@@ -46,7 +47,7 @@ public class TrainingStepBench
     public void Autograd()
     {
         using var scope = NewDisposeScope();
-        autograd.Step(xBD);
+        autograd.Step(xBD, settings).Dispose();
     }
 
     [Benchmark(OperationsPerInvoke = Batch)]

@@ -2,14 +2,13 @@ using System.Diagnostics;
 using SaeSharp.Training.Fused;
 using SaeSharp.Crosscoders;
 using SaeSharp.Training;
-using SaeSharp.Training.Fused;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SaeSharp.Throughput;
 
 /// <summary>One crosscoder throughput shape: S sources of width D, L latents, K active per row on average, batch B.</summary>
-internal sealed record CrosscoderThroughputShape(int Sources, int D, int L, int K, int Batch)
+public sealed record CrosscoderThroughputShape(int Sources, int D, int L, int K, int Batch)
 {
     /// <summary>A small size: two 128-wide streams, 256 latents (the size of the modular-addition testbed).</summary>
     public static readonly CrosscoderThroughputShape Small = new(2, 128, 256, 16, 512);
@@ -26,7 +25,7 @@ internal sealed record CrosscoderThroughputShape(int Sources, int D, int L, int 
 }
 
 /// <summary>What <see cref="CrosscoderThroughput.Run"/> measured (medians of the timed repetitions).</summary>
-internal sealed record CrosscoderThroughputReport(
+public sealed record CrosscoderThroughputReport(
     CrosscoderThroughputShape Shape, int Threads, double DeadFraction,
     double FusedStepMs, double FusedDenseEncoderStepMs, double AutogradStepMs, double EncoderGemmMs,
     double LoadAverageBefore, double LoadAverageAfter, IReadOnlyList<(string Part, double Milliseconds)>? Profile)
@@ -52,7 +51,7 @@ internal sealed record CrosscoderThroughputReport(
 /// reused buffer, as tokens/s. Each variant trains its own copy of one seeded crosscoder; the two fused variants
 /// and the ceiling are timed in alternation, the (much slower) autograd step on its own afterwards.
 /// </summary>
-internal static class CrosscoderThroughput
+public static class CrosscoderThroughput
 {
     public static CrosscoderThroughputReport Run(CrosscoderThroughputShape shape, ThroughputRepetitions reps, bool includeAutograd = true,
         bool profile = false, double deadFraction = 0)

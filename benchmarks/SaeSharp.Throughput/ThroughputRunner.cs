@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace SaeSharp.Throughput;
 
 /// <summary>One training-throughput shape: input width d, dictionary m, k active latents, batch B.</summary>
-internal sealed record ThroughputShape(int D, int M, int K, int Batch)
+public sealed record ThroughputShape(int D, int M, int K, int Batch)
 {
     public static readonly ThroughputShape Large = new(768, 16384, 32, 4096);
     public static readonly ThroughputShape Small = new(128, 1024, 16, 4096);
@@ -20,7 +20,7 @@ internal sealed record ThroughputShape(int D, int M, int K, int Batch)
 }
 
 /// <summary>How many untimed and timed repetitions each measurement gets.</summary>
-internal sealed record ThroughputRepetitions(int FusedWarmup, int FusedTimed, int AutogradWarmup, int AutogradTimed, int GemmWarmup, int GemmTimed)
+public sealed record ThroughputRepetitions(int FusedWarmup, int FusedTimed, int AutogradWarmup, int AutogradTimed, int GemmWarmup, int GemmTimed)
 {
     /// <summary>Fits in well under a minute at the large shape on 2 cores.</summary>
     public static readonly ThroughputRepetitions Quick = new(1, 3, 1, 1, 1, 3);
@@ -28,7 +28,7 @@ internal sealed record ThroughputRepetitions(int FusedWarmup, int FusedTimed, in
 }
 
 /// <summary>What <see cref="ThroughputRunner.Run"/> measured (medians of the timed repetitions).</summary>
-internal sealed record ThroughputReport(
+public sealed record ThroughputReport(
     int D, int M, int K, int Batch, int Threads,
     double TokensPerSecondFused, double TokensPerSecondAutograd, double GemmGflops, double EncoderGemmGflops,
     double CeilingTokensPerSecond, double FractionOfCeiling, double SpeedupOverAutograd,
@@ -41,7 +41,7 @@ internal sealed record ThroughputReport(
 /// process: the encoder product alone (<c>[B, d] × [d, m]</c>, into a reused buffer) as tokens/s, and a
 /// square 4096³ GEMM as GFLOP/s.
 /// </summary>
-internal static class ThroughputRunner
+public static class ThroughputRunner
 {
     public static ThroughputReport Run(ThroughputShape shape, ThroughputRepetitions reps, bool includeAutograd = true, bool profile = false, int gemmSize = 4096)
     {
@@ -100,7 +100,7 @@ internal static class ThroughputRunner
     }
 
     /// <summary>A TopK SAE holding copies of the given parameters (W_enc latent-major <c>[M, D]</c>).</summary>
-    internal static Sae Sae(ThroughputShape shape, Tensor wEncLD, Tensor bEncL, Tensor wDecLD, Tensor bDecD)
+    public static Sae Sae(ThroughputShape shape, Tensor wEncLD, Tensor bEncL, Tensor wDecLD, Tensor bDecD)
     {
         var sae = SaeSharp.Sae.Create(new SaeConfig(shape.D, shape.M, new TopKArchitecture(shape.K)), seed: 0);
         using var noGrad = no_grad();
@@ -112,7 +112,7 @@ internal static class ThroughputRunner
     }
 
     /// <summary>Unit-norm random decoder rows; the encoder starts as the decoder (the usual tied init).</summary>
-    internal static (Tensor WEnc, Tensor BEnc, Tensor WDec, Tensor BDec) InitialParameters(ThroughputShape shape, Generator generator)
+    public static (Tensor WEnc, Tensor BEnc, Tensor WDec, Tensor BDec) InitialParameters(ThroughputShape shape, Generator generator)
     {
         var wDec = randn([shape.M, shape.D], generator: generator);
         wDec = wDec / wDec.norm(1, keepdim: true);
@@ -125,7 +125,7 @@ internal static class ThroughputRunner
     /// or a contiguous <c>[d, m]</c>): the fastest this product runs, so the ceiling is not flattered. The
     /// bias is left out (it would only lower the ceiling).
     /// </summary>
-    internal sealed class EncoderProduct : IDisposable
+    public sealed class EncoderProduct : IDisposable
     {
         readonly Tensor xBD, preBL, weightDL;
 
@@ -150,7 +150,7 @@ internal static class ThroughputRunner
     }
 
     /// <summary>Medians of two actions timed in alternation.</summary>
-    internal static (double FirstMs, double SecondMs) InterleavedMedianMs(int warmup, int timed, Action first, Action second)
+    public static (double FirstMs, double SecondMs) InterleavedMedianMs(int warmup, int timed, Action first, Action second)
     {
         for (int i = 0; i < warmup; i++) { first(); second(); }
         var a = new double[timed]; var b = new double[timed];
@@ -189,7 +189,7 @@ internal static class ThroughputRunner
             adam, unitNormDecoder: true, parts));
     }
 
-    internal static double SquareGemmGflops(int n, ThroughputRepetitions reps)
+    public static double SquareGemmGflops(int n, ThroughputRepetitions reps)
     {
         using var scope = NewDisposeScope();
         var a = randn(n, n); var b = randn(n, n); var c = empty(n, n);
@@ -197,7 +197,7 @@ internal static class ThroughputRunner
         return 2.0 * n * n * n / (ms / 1000) / 1e9;
     }
 
-    internal static double MedianMs(int warmup, int timed, Action action)
+    public static double MedianMs(int warmup, int timed, Action action)
     {
         for (int i = 0; i < warmup; i++) action();
         var samples = new double[timed];
@@ -211,7 +211,7 @@ internal static class ThroughputRunner
     }
 
     /// <summary>The 1-minute load average (Linux), or NaN where unavailable: timings taken under load read low.</summary>
-    internal static double LoadAverage()
+    public static double LoadAverage()
     {
         try
         {

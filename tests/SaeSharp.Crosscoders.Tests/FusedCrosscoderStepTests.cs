@@ -2,7 +2,6 @@ using SaeSharp.Training.Fused;
 using SaeSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
-using SaeSharp.Training.Fused;
 using Mode = SaeSharp.Training.Fused.EncoderGradientMode;
 
 namespace SaeSharp.Crosscoders.Tests;
@@ -85,9 +84,9 @@ public sealed class FusedCrosscoderStepTests
         Assert.Equal(activeBL.sum(1).to_type(ScalarType.Float64).mean().item<double>(), result.L0.item<double>(), 12);
         Assert.True(activeBL.sum([0]).to_type(ScalarType.Float32).eq(result.FiredCountsL).all().item<bool>());
         var errorBSD = output.Reconstruction.detach().sub(xBSD).to_type(ScalarType.Float64);
-        Assert.True(RelativeError(result.SquaredErrorS, errorBSD.square().sum([0, 2])) < tolerance);
+        Assert.True(RelativeError(result.SquaredErrorSum, errorBSD.square().sum([0, 2])) < tolerance);
         var x64 = xBSD.to_type(ScalarType.Float64);
-        Assert.True(RelativeError(result.VarianceS, x64.sub(x64.mean([0], keepdim: true)).square().sum([0, 2])) < 1e-12);
+        Assert.True(RelativeError(result.VarianceSum, x64.sub(x64.mean([0], keepdim: true)).square().sum([0, 2])) < 1e-12);
         var weightedBL = output.Latents.detach().mul(reference.NormSumL().detach());
         double minSelected = weightedBL.masked_select(weightedBL.gt(0)).min().to_type(ScalarType.Float64).item<double>();
         Assert.Equal(minSelected, result.MinSelectedActivation!.to_type(ScalarType.Float64).item<double>(), dtype == ScalarType.Float64 ? 1e-12 : 1e-5);

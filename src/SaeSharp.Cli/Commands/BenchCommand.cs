@@ -1,3 +1,4 @@
+using SaeSharp.Throughput;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;

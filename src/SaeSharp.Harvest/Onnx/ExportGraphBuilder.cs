@@ -29,14 +29,7 @@ internal sealed class ExportGraphBuilder
     {
         Claim(name);
         using var cpu = value.detach().cpu().to_type(ScalarType.Float32).contiguous();
-        var bytes = new byte[cpu.NumberOfElements * 4];
-        if (bytes.Length > 0)
-        {
-            unsafe
-            {
-                new ReadOnlySpan<byte>(TensorMemory.Address(cpu), bytes.Length).CopyTo(bytes);
-            }
-        }
+        var bytes = cpu.NumberOfElements == 0 ? [] : cpu.bytes.ToArray();
         var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(bytes) };
         proto.Dims.AddRange(cpu.shape);
         Graph.Initializer.Add(proto);

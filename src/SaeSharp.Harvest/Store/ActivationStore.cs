@@ -153,7 +153,7 @@ public sealed class ActivationStore : IDisposable
         header.Append($"\"__metadata__\":{{\"format\":\"pt\",\"saesharp_store_model\":{System.Text.Json.JsonSerializer.Serialize(_manifest.Model.File)}}}}}");
         var headerBytes = System.Text.Encoding.UTF8.GetBytes(header.ToString()).ToList();
         while (headerBytes.Count % 8 != 0) headerBytes.Add((byte)' ');
-        SaeSharp.Internals.AtomicFile.Write(path, stream =>
+        SaeSharp.IO.AtomicFile.Write(path, stream =>
         {
             Span<byte> length = stackalloc byte[8];
             System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)headerBytes.Count);

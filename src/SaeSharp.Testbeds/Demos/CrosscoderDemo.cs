@@ -1,3 +1,4 @@
+using SaeSharp.Training;
 using SaeSharp.IO;
 using System.Diagnostics;
 using System.Globalization;
@@ -108,9 +109,9 @@ public static class CrosscoderDemo
             InputDim = (int)actsA.shape[1], LatentCount = options.LatentCount, Sparsity = sparsity, K = options.K,
             SourceNames = [modelA.Name, modelB.Name],
         };
-        var trainConfig = new CrosscoderTrainConfig
+        var trainConfig = new TrainConfig
         {
-            Steps = options.Steps, BatchSize = options.BatchSize, LearningRate = options.LearningRate, L1Coefficient = options.L1Coefficient,
+            Steps = options.Steps, BatchSize = options.BatchSize, LearningRate = options.LearningRate, SparsityCoefficient = options.L1Coefficient,
             Seed = options.Seed, LogEvery = Math.Max(1, options.Steps / 10), CheckpointEvery = 0,
             // The whole data set is p² rows: a latent silent for two passes over it is dead.
             DeadWindowTokens = 2L * p * p, InitSampleRows = p * p,

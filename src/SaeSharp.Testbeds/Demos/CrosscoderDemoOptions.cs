@@ -1,3 +1,4 @@
+using SaeSharp.Training;
 using SaeSharp.Crosscoders;
 using SaeSharp.Testbeds.ModularAddition;
 
@@ -77,7 +78,7 @@ public sealed record CrosscoderDemoOptions
         if (StudentSteps < 1) throw new SaeSharpException($"is {StudentSteps}; must be at least 1", field: "student_steps");
         if (!(DominanceThreshold > 0 && DominanceThreshold <= 1)) throw new SaeSharpException($"is {DominanceThreshold}; must be in (0, 1]", field: "dominance_threshold");
         new CrosscoderConfig { InputDim = 1, LatentCount = LatentCount, K = K }.Validate();
-        new CrosscoderTrainConfig { Steps = Steps, BatchSize = BatchSize, LearningRate = LearningRate, L1Coefficient = L1Coefficient }.Validate();
+        new TrainConfig { Steps = Steps, BatchSize = BatchSize, LearningRate = LearningRate, SparsityCoefficient = L1Coefficient }.Validate();
         return this;
     }
 }

@@ -85,7 +85,7 @@ public static class SaeDemo
                 CheckpointEvery = 0, DeadWindowTokens = 50_000,
             }.Validate(saeConfig);
             using var source = new InMemoryActivationSource(residualND, seed: options.HostSeed);
-            using var trainer = new SaeTrainer(saeConfig, trainConfig, new SaeTrainerOptions
+            using var trainer = new SaeTrainer(saeConfig, trainConfig, new TrainerOptions
             {
                 OutputDirectory = saeDirectory,
                 Metadata = new Dictionary<string, string> { ["model_name"] = ModAddCache.EntryName(hostConfig), ["hook_name"] = SaeDemoOptions.Hook, ["context_size"] = "3" },

@@ -248,7 +248,7 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
     {
         Directory.CreateDirectory(folder);
         SaveSafeTensors(Path.Combine(folder, WeightsFileName));
-        SaeSharp.Internals.AtomicFile.WriteAllText(Path.Combine(folder, ConfigFileName), Config.ToJson());
+        SaeSharp.IO.AtomicFile.WriteAllText(Path.Combine(folder, ConfigFileName), Config.ToJson());
     }
 
     /// <summary>Loads a host folder written by <see cref="SaveFolder"/>.</summary>

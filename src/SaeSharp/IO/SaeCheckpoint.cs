@@ -247,7 +247,8 @@ public static class SaeCheckpoint
         throw new SaeSharpException($"value {node.ToJsonString()} is not a string", path, key);
     }
 
-    internal static string ArchitectureName(SaeArchitecture architecture) =>
+    /// <summary>The architecture's name as SAELens writes it in cfg.json (<c>standard</c>, <c>topk</c>, <c>batchtopk</c>, <c>jumprelu</c>).</summary>
+    public static string ArchitectureName(SaeArchitecture architecture) =>
         architecture switch
         {
             TopKArchitecture => "topk",
