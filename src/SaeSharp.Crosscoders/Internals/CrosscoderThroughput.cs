@@ -60,7 +60,7 @@ internal static class CrosscoderThroughput
         var config = new CrosscoderConfig { SourceCount = shape.Sources, InputDim = shape.D, LatentCount = shape.L, K = shape.K };
         int width = shape.Sources * shape.D;
         int auxKLatents = new CrosscoderTrainConfig().ResolvedAuxKLatents(config);
-        const double auxKCoefficient = 1.0 / 32, learningRate = 1e-4;
+        const double AuxKCoefficient = 1.0 / 32, LearningRate = 1e-4;
         using var scope = NewDisposeScope();
         var xBSD = randn([shape.Batch, shape.Sources, shape.D], generator: new Generator(1234));
         // Every n-th latent dead, so AuxK runs with the trainer's default AuxK width.
@@ -76,8 +76,8 @@ internal static class CrosscoderThroughput
         using (var wEncLX = sparseCrosscoder.EncoderWeightSDL.detach().view(width, shape.L).t())
         using (var encoder = new ThroughputRunner.EncoderProduct(new ThroughputShape(width, shape.L, shape.K, shape.Batch), xBSD.view(shape.Batch, width), wEncLX, reps))
         {
-            Action fusedStep = () => fused.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose();
-            Action denseStep = () => dense.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose();
+            Action fusedStep = () => fused.Step(xBSD, LearningRate, 0, deadMaskL, AuxKCoefficient, auxKLatents).Dispose();
+            Action denseStep = () => dense.Step(xBSD, LearningRate, 0, deadMaskL, AuxKCoefficient, auxKLatents).Dispose();
             WarmUp(fusedStep, reps.FusedWarmup);
             WarmUp(denseStep, reps.FusedWarmup);
             WarmUp(encoder.Run, reps.GemmWarmup);
@@ -98,7 +98,7 @@ internal static class CrosscoderThroughput
             Action autogradStep = () =>
             {
                 using var stepScope = NewDisposeScope();
-                autograd.Step(xBSD, learningRate, 0, deadMaskL, auxKCoefficient, auxKLatents).Dispose();
+                autograd.Step(xBSD, LearningRate, 0, deadMaskL, AuxKCoefficient, auxKLatents).Dispose();
             };
             WarmUp(autogradStep, reps.AutogradWarmup);
             autogradMs = InterleavedMedianMs(reps.AutogradTimed, autogradStep)[0];
