@@ -12,17 +12,17 @@ internal static class LegacyTrainConfig
 {
     public static TrainConfig Read(TrainingState state)
     {
-        const string key = "train_config";
+        const string Key = "train_config";
         if (!state.Metadata.TryGetValue("kind", out var kind) || kind != "crosscoder")
-            return state.RequiredJson(key, SaeSharpJsonContext.Default.TrainConfig);
+            return state.RequiredJson(Key, SaeSharpJsonContext.Default.TrainConfig);
         JsonObject node;
         try
         {
-            node = JsonNode.Parse(state.Required(key)) as JsonObject ?? throw new SaeSharpException("is not a JSON object", state.Path, key);
+            node = JsonNode.Parse(state.Required(Key)) as JsonObject ?? throw new SaeSharpException("is not a JSON object", state.Path, Key);
         }
         catch (JsonException e)
         {
-            throw new SaeSharpException($"is not valid JSON: {e.Message}", state.Path, key, e);
+            throw new SaeSharpException($"is not valid JSON: {e.Message}", state.Path, Key, e);
         }
         Rename(node, "l1_coefficient", "sparsity_coefficient");
         Rename(node, "l1_warmup_steps", "sparsity_warmup_steps");
@@ -35,11 +35,11 @@ internal static class LegacyTrainConfig
         }
         try
         {
-            return node.Deserialize(SaeSharpJsonContext.Default.TrainConfig) ?? throw new SaeSharpException("is null", state.Path, key);
+            return node.Deserialize(SaeSharpJsonContext.Default.TrainConfig) ?? throw new SaeSharpException("is null", state.Path, Key);
         }
         catch (JsonException e)
         {
-            throw new SaeSharpException($"is not a valid train config: {e.Message}", state.Path, key, e);
+            throw new SaeSharpException($"is not a valid train config: {e.Message}", state.Path, Key, e);
         }
     }
 
