@@ -8,10 +8,10 @@ using SaeSharp.Harvest.Tokenization;
 namespace SaeSharp.Harvest;
 
 /// <summary>
-/// Runs a model over its input and writes the hook activations into an activation store (docs/store-format.md).
-/// Rows are stored in harvest order: sequence by sequence, position by position, padding never stored. A shard
-/// becomes part of the store only when its files are complete and the manifest naming it has been atomically
-/// replaced; a killed harvest resumes from the manifest and finishes byte-identical to an uninterrupted one.
+/// Runs a model over its input and hands the hook activations to an <see cref="ActivationStoreWriter"/>
+/// (docs/store-format.md): tokenize, run the host, append rows. Rows are stored in harvest order: sequence by
+/// sequence, position by position, padding never stored. Each batch's rows are appended with the batch's input
+/// position, so a killed harvest resumes from the manifest's cursor and finishes byte-identical to an uninterrupted one.
 /// </summary>
 public static class Harvester
 {
