@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
 using SaeSharp.Harvest.Store;
 
@@ -25,27 +24,23 @@ public class StoreInputPathBench
     public void Setup()
     {
         storeDir = Path.Combine(Path.GetTempPath(), $"saesharp-bench-store-{Environment.ProcessId}");
-        Directory.CreateDirectory(Path.Combine(storeDir, "hook-000"));
-        var random = new Random(1);
-        var shards = new List<StoreShard>();
-        var rowBytes = new byte[RowsPerShard * D * sizeof(float)];
-        var values = new float[RowsPerShard * D];
-        for (int s = 0; s < Rows / RowsPerShard; s++)
+        var synthetic = new StoreFileRef("synthetic", 0, new string('0', 64));
+        var header = new StoreManifest
         {
-            for (int i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
-            Buffer.BlockCopy(values, 0, rowBytes, 0, rowBytes.Length);
-            var relative = $"hook-000/shard-{s:000000}.bin";
-            File.WriteAllBytes(Path.Combine(storeDir, relative), rowBytes);
-            shards.Add(new StoreShard(s, RowsPerShard, [new StoreShardFile(relative, rowBytes.Length, Convert.ToHexStringLower(SHA256.HashData(rowBytes)))]));
-        }
-        var zeroRef = new StoreFileRef("synthetic", 0, new string('0', 64));
-        var manifest = new StoreManifest
-        {
-            Model = zeroRef, Input = new StoreInput { Kind = "token_ids", Source = zeroRef }, ContextLength = 128, BatchSize = 8,
-            Dtype = "f32", RowsPerShard = RowsPerShard, TargetTokens = Rows, Hooks = [new StoreHook("resid", "synthetic", D)],
-            Rows = Rows, Shards = shards, Complete = true,
+            Model = synthetic, Input = new StoreInput { Kind = "token_ids", Source = synthetic }, ContextLength = 128, BatchSize = 8,
+            DType = StoreDType.F32, RowsPerShard = RowsPerShard, TargetTokens = Rows, Hooks = [new StoreHook("resid", "synthetic", D)],
         };
-        File.WriteAllText(Path.Combine(storeDir, "manifest.json"), StoreManifestFile.Serialize(manifest));
+        var random = new Random(1);
+        var valuesND = new float[RowsPerShard * D];
+        using (var writer = ActivationStoreWriter.Create(storeDir, header, overwrite: true))
+        {
+            for (int s = 0; s < Rows / RowsPerShard; s++)
+            {
+                for (int i = 0; i < valuesND.Length; i++) valuesND[i] = (float)(random.NextDouble() * 2 - 1);
+                writer.Append([valuesND]);
+            }
+            writer.Finish();
+        }
         source = StoreActivationSource.Open(storeDir, "resid", new StoreSourceOptions { Seed = 3 });
         for (int i = 0; i < Rows / Batch; i++) source.NextBatch(Batch).Dispose(); // map and verify every shard once
     }

@@ -64,26 +64,30 @@ public sealed record HarvestConfig
     /// <summary>ONNX Runtime settings (provider, threads).</summary>
     public OnnxHostOptions Host { get; init; } = new();
 
-    /// <summary>Throws naming the field when a setting is missing or out of range.</summary>
+    /// <summary>
+    /// Throws naming the field when a setting is missing or out of range. Fields are named by their property in
+    /// snake_case (<c>tokens</c>, <c>context_length</c>), in <see cref="SaeSharpException.Field"/> and, between
+    /// backticks, in the message.
+    /// </summary>
     /// <exception cref="SaeSharpException">A field is missing, contradicts another, or is out of range.</exception>
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(ModelPath)) throw new SaeSharpException("is required", field: "--model");
-        if (Hooks is null || Hooks.Count == 0) throw new SaeSharpException("name at least one hook (or `all`)", field: "--hooks");
-        if (string.IsNullOrWhiteSpace(OutputPath)) throw new SaeSharpException("is required", field: "--out");
+        if (string.IsNullOrWhiteSpace(ModelPath)) throw new SaeSharpException("is required", field: "model_path");
+        if (Hooks is null || Hooks.Count == 0) throw new SaeSharpException("name at least one hook (or `all`)", field: "hooks");
+        if (string.IsNullOrWhiteSpace(OutputPath)) throw new SaeSharpException("is required", field: "output_path");
         if ((CorpusPath is null) == (TokenIdsPath is null))
-            throw new SaeSharpException("give exactly one input: --corpus (with --tokenizer) or --token-ids", field: "--corpus");
+            throw new SaeSharpException("give exactly one input: `corpus_path` (with `tokenizer_path`) or `token_ids_path`", field: "corpus_path");
         if (CorpusPath is not null && TokenizerPath is null)
-            throw new SaeSharpException("a corpus needs --tokenizer", field: "--tokenizer");
+            throw new SaeSharpException("a corpus needs `tokenizer_path`", field: "tokenizer_path");
         if (CorpusPath is not null && Tokens is null)
-            throw new SaeSharpException("a corpus needs --tokens (how many tokens to harvest)", field: "--tokens");
-        if (Tokens is <= 0) throw new SaeSharpException($"{Tokens} is not positive", field: "--tokens");
-        if (ContextLength is < 1 or > 1_048_576) throw new SaeSharpException($"{ContextLength} is outside [1, 1048576]", field: "--context");
-        if (BatchSize is < 1 or > 65_536) throw new SaeSharpException($"{BatchSize} is outside [1, 65536]", field: "--batch-size");
-        if (RowsPerShard is < 1 or > 1 << 26) throw new SaeSharpException($"{RowsPerShard} is outside [1, 67108864]", field: "--shard-rows");
-        if (!Enum.IsDefined(DType)) throw new SaeSharpException($"{DType} is not f32 or f16", field: "--dtype");
-        if (!Enum.IsDefined(CorpusFormat)) throw new SaeSharpException($"{CorpusFormat} is not a corpus format", field: "--corpus-format");
-        if (string.IsNullOrEmpty(TextField)) throw new SaeSharpException("is empty", field: "--text-field");
+            throw new SaeSharpException("a corpus needs `tokens` (how many tokens to harvest)", field: "tokens");
+        if (Tokens is <= 0) throw new SaeSharpException($"{Tokens} is not positive", field: "tokens");
+        if (ContextLength is < 1 or > 1_048_576) throw new SaeSharpException($"{ContextLength} is outside [1, 1048576]", field: "context_length");
+        if (BatchSize is < 1 or > 65_536) throw new SaeSharpException($"{BatchSize} is outside [1, 65536]", field: "batch_size");
+        if (RowsPerShard is < 1 or > 1 << 26) throw new SaeSharpException($"{RowsPerShard} is outside [1, 67108864]", field: "rows_per_shard");
+        if (!Enum.IsDefined(DType)) throw new SaeSharpException($"{DType} is not f32 or f16", field: "dtype");
+        if (!Enum.IsDefined(CorpusFormat)) throw new SaeSharpException($"{CorpusFormat} is not a corpus format", field: "corpus_format");
+        if (string.IsNullOrEmpty(TextField)) throw new SaeSharpException("is empty", field: "text_field");
         Host.Validate();
     }
 }

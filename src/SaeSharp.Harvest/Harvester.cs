@@ -1,20 +1,18 @@
 using SaeSharp.IO;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using SaeSharp.Harvest.Corpus;
 using SaeSharp.Harvest.Internals;
 using SaeSharp.Harvest.Onnx;
 using SaeSharp.Harvest.Store;
 using SaeSharp.Harvest.Tokenization;
-using SaeSharp.Internals;
 
 namespace SaeSharp.Harvest;
 
 /// <summary>
-/// Runs a model over its input and writes the hook activations into an activation store (docs/store-format.md).
-/// Rows are stored in harvest order: sequence by sequence, position by position, padding never stored. A shard
-/// becomes part of the store only when its files are complete and the manifest naming it has been atomically
-/// replaced; a killed harvest resumes from the manifest and finishes byte-identical to an uninterrupted one.
+/// Runs a model over its input and hands the hook activations to an <see cref="ActivationStoreWriter"/>
+/// (docs/store-format.md): tokenize, run the host, append rows. Rows are stored in harvest order: sequence by
+/// sequence, position by position, padding never stored. Each batch's rows are appended with the batch's input
+/// position, so a killed harvest resumes from the manifest's cursor and finishes byte-identical to an uninterrupted one.
 /// </summary>
 public static class Harvester
 {
@@ -28,22 +26,14 @@ public static class Harvester
         config.Validate();
         var clock = Stopwatch.StartNew();
         var storeDir = Path.GetFullPath(config.OutputPath);
-        bool created = PrepareFolder(storeDir, config.Resume);
-        try
-        {
-            using var storeLock = StoreLock.Acquire(storeDir);
-            return RunLocked(config, storeDir, progress, clock, cancellation);
-        }
-        catch (SaeSharpException) when (created)
-        {
-            TryRemoveEmpty(storeDir);
-            throw;
-        }
-    }
+        // Checked before the model loads, so that a wrong folder fails at once.
+        bool hasStore = File.Exists(Path.Combine(storeDir, StoreManifestFile.FileName));
+        if (config.Resume && !hasStore)
+            throw new SaeSharpException("no activation store here to resume (no manifest.json)", storeDir, "resume");
+        if (!config.Resume && hasStore)
+            throw new SaeSharpException("already holds an activation store; turn on `resume` to continue it, or choose another folder (nothing was changed)", storeDir, "output_path");
+        var existing = config.Resume ? StoreManifest.Read(storeDir) : null;
 
-    private static HarvestResult RunLocked(HarvestConfig config, string storeDir, IProgress<HarvestProgress>? progress, Stopwatch clock, CancellationToken cancellation)
-    {
-        var existing = config.Resume ? StoreManifestFile.Read(storeDir) : null;
         var graph = OnnxGraph.Load(config.ModelPath);
         var hooks = HookFinder.Resolve(graph, config.Hooks);
         var residual = hooks.Any(h => h.Kind != "tensor") ? HookFinder.Find(graph) : Array.Empty<HookPoint>();
@@ -53,26 +43,24 @@ public static class Harvester
         if (config.Tokens is long wanted && source.TotalTokens is long available) target = Math.Min(wanted, available);
 
         int elementSize = config.DType == StoreDType.F16 ? 2 : 4;
-        int rowsPerShard = config.RowsPerShard ?? existing?.RowsPerShard
-            ?? (int)Math.Clamp(TargetShardBytes / ((long)host.HookWidths.Max() * elementSize), 1024, 1 << 26);
-        var fresh = new StoreManifest
+        var header = new StoreManifest
         {
-            Model = new StoreFileRef(Path.GetFileName(graph.SourcePath), new FileInfo(graph.SourcePath).Length, Sha256File.Of(graph.SourcePath)),
+            Model = FileRef(graph.SourcePath),
             Tokenizer = tokenizerRef,
             Input = input,
             ContextLength = config.ContextLength,
             BatchSize = config.BatchSize,
-            Dtype = config.DType == StoreDType.F16 ? "f16" : "f32",
-            RowsPerShard = rowsPerShard,
+            DType = config.DType,
+            RowsPerShard = config.RowsPerShard ?? existing?.RowsPerShard
+                ?? (int)Math.Clamp(TargetShardBytes / ((long)host.HookWidths.Max() * elementSize), 1024, 1 << 26),
             TargetTokens = target,
             Hooks = hooks.Select((h, i) => new StoreHook(h.Name, h.TensorName, host.HookWidths[i]) { Aliases = Aliases(residual, h) }).ToList(),
         };
-        var manifest = existing is null ? fresh : CheckSameHarvest(existing, fresh, storeDir);
+        using var writer = config.Resume ? ActivationStoreWriter.Resume(storeDir, header) : ActivationStoreWriter.Create(storeDir, header);
+        var manifest = writer.Manifest;
         if (manifest.Complete)
             return new HarvestResult(storeDir, manifest.Rows, manifest.Hooks.Select(h => h.Name).ToArray(), manifest.Shards.Count, true, clock.Elapsed.TotalSeconds, 0);
-        RemoveUncommitted(storeDir, manifest);
 
-        var writer = new ShardWriter(storeDir, manifest, elementSize);
         var cursor = manifest.Cursor;
         source.Seek(new CorpusCursor(cursor.Document, cursor.Token), cursor.Sequence);
         long tokensAtBatchStart = manifest.Rows - cursor.SkipRows;
@@ -80,6 +68,7 @@ public static class Harvester
         long tokensThisRun = 0;
         var runClock = Stopwatch.StartNew();
         var batch = new List<int[]>(config.BatchSize);
+        var blocks = new ReadOnlyMemory<float>[hooks.Count];
         while (true)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -98,25 +87,23 @@ public static class Harvester
 
             var rows = host.Run(batch, cancellation);
             int batchRows = (int)(tokens - tokensAtBatchStart);
-            tokensThisRun += batchRows - skip;
-            writer.Append(rows, skip, batchRows);
-            skip = 0;
-            while (writer.PendingRows >= rowsPerShard)
+            for (int h = 0; h < rows.Length; h++)
             {
-                int leftover = writer.PendingRows - rowsPerShard;
-                writer.Commit(rowsPerShard, new StoreCursor
-                {
-                    Sequence = batchSequence, Document = batchCursor.Document, Token = batchCursor.Token, SkipRows = batchRows - leftover,
-                }, complete: false);
+                int d = header.Hooks[h].D;
+                if (rows[h].Length != batchRows * d)
+                    throw new SaeSharpException($"the model returned {rows[h].Length / d} rows for a batch of {batchRows} tokens", field: header.Hooks[h].Name);
+                blocks[h] = rows[h].AsMemory(skip * d, (batchRows - skip) * d);
             }
+            tokensThisRun += batchRows - skip;
+            writer.Append(blocks, new StoreCursor { Sequence = batchSequence, Document = batchCursor.Document, Token = batchCursor.Token, SkipRows = skip });
+            skip = 0;
             tokensAtBatchStart = tokens;
             progress?.Report(new HarvestProgress(tokens, target, tokensThisRun / Math.Max(1e-9, runClock.Elapsed.TotalSeconds), writer.Manifest.Shards.Count));
         }
         if (writer.Manifest.Rows + writer.PendingRows == 0)
             throw new SaeSharpException($"the input holds fewer tokens than one context of {config.ContextLength}; nothing harvested",
-                config.CorpusPath ?? config.TokenIdsPath, "--corpus");
-        var end = new StoreCursor { Sequence = source.Sequence, Document = source.Cursor.Document, Token = source.Cursor.Token };
-        writer.Commit(writer.PendingRows, end, complete: true);
+                config.CorpusPath ?? config.TokenIdsPath, config.CorpusPath is not null ? "corpus_path" : "token_ids_path");
+        writer.Finish(new StoreCursor { Sequence = source.Sequence, Document = source.Cursor.Document, Token = source.Cursor.Token });
         var final = writer.Manifest;
         return new HarvestResult(storeDir, final.Rows, final.Hooks.Select(h => h.Name).ToArray(), final.Shards.Count, existing is not null,
             clock.Elapsed.TotalSeconds, tokensThisRun);
@@ -129,72 +116,6 @@ public static class Harvester
         return others.Count == 0 ? null : others;
     }
 
-    private static bool PrepareFolder(string storeDir, bool resume)
-    {
-        bool hasManifest = File.Exists(Path.Combine(storeDir, StoreManifestFile.FileName));
-        if (resume)
-        {
-            if (!hasManifest)
-                throw new SaeSharpException("--resume: no activation store here (no manifest.json)", storeDir, "--out");
-            return false;
-        }
-        if (hasManifest)
-            throw new SaeSharpException("already holds an activation store; pass --resume to continue it, or choose another folder (nothing was changed)", storeDir, "--out");
-        if (File.Exists(storeDir))
-            throw new SaeSharpException("is a file, not a folder (nothing was changed)", storeDir, "--out");
-        if (Directory.Exists(storeDir))
-        {
-            if (Directory.EnumerateFileSystemEntries(storeDir).Any(e => Path.GetFileName(e) != StoreLock.FileName))
-                throw new SaeSharpException("folder exists and is not empty; a new store needs a new or empty folder (nothing was changed)", storeDir, "--out");
-            return false;
-        }
-        Directory.CreateDirectory(storeDir);
-        return true;
-    }
-
-    private static void TryRemoveEmpty(string storeDir)
-    {
-        try
-        {
-            if (Directory.Exists(storeDir) && !Directory.EnumerateFileSystemEntries(storeDir).Any())
-                Directory.Delete(storeDir);
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-    }
-
-    private static StoreManifest CheckSameHarvest(StoreManifest existing, StoreManifest fresh, string storeDir)
-    {
-        var path = Path.Combine(storeDir, StoreManifestFile.FileName);
-        void Same<T>(T stored, T now, string field, string what)
-        {
-            if (!EqualityComparer<T>.Default.Equals(stored, now))
-                throw new SaeSharpException($"the store was harvested with a different {what} ({stored} there, {now} now); resume with the same settings or use another folder (nothing was changed)", path, field);
-        }
-        Same(existing.Model.Sha256, fresh.Model.Sha256, "model", $"model (file {existing.Model.File} vs {fresh.Model.File}, sha256)");
-        Same(existing.Tokenizer?.Sha256, fresh.Tokenizer?.Sha256, "tokenizer", "tokenizer (sha256)");
-        Same(existing.Input.Kind, fresh.Input.Kind, "input.kind", "input kind");
-        Same(existing.Input.Source.Sha256, fresh.Input.Source.Sha256, "input.source", "input file (sha256)");
-        Same(existing.Input with { Source = fresh.Input.Source }, fresh.Input, "input", "corpus setting");
-        Same(existing.ContextLength, fresh.ContextLength, "context_length", "context length");
-        Same(existing.BatchSize, fresh.BatchSize, "batch_size", "batch size");
-        Same(existing.Dtype, fresh.Dtype, "dtype", "dtype");
-        Same(existing.RowsPerShard, fresh.RowsPerShard, "rows_per_shard", "rows per shard");
-        Same(existing.TargetTokens, fresh.TargetTokens, "target_tokens", "token count");
-        Same(string.Join(",", existing.Hooks), string.Join(",", fresh.Hooks), "hooks", "hook list");
-        return existing;
-    }
-
-    private static void RemoveUncommitted(string storeDir, StoreManifest manifest)
-    {
-        // Shard files (or temporaries) a killed run wrote after its last manifest commit; they will be rewritten.
-        var committed = manifest.Shards.SelectMany(s => s.Files).Select(f => Path.GetFullPath(Path.Combine(storeDir, f.Path))).ToHashSet(StringComparer.Ordinal);
-        foreach (var temp in Directory.EnumerateFiles(storeDir, ".manifest.json.*.tmp")) File.Delete(temp);
-        foreach (var dir in Directory.EnumerateDirectories(storeDir, "hook-*"))
-            foreach (var file in Directory.EnumerateFiles(dir))
-                if (!committed.Contains(Path.GetFullPath(file))) File.Delete(file);
-    }
-
     private static SequenceSource OpenSource(HarvestConfig config, OnnxHost host, out StoreFileRef? tokenizerRef, out StoreInput input)
     {
         if (config.TokenIdsPath is not null)
@@ -204,10 +125,10 @@ public static class Harvester
             for (int i = 0; i < sequences.Length; i++)
             {
                 if (sequences[i].Length > config.ContextLength)
-                    throw new SaeSharpException($"sequence {i} has {sequences[i].Length} tokens, more than --context {config.ContextLength}", full, "--context");
+                    throw new SaeSharpException($"sequence {i} has {sequences[i].Length} tokens, more than `context_length` {config.ContextLength}", full, "context_length");
                 foreach (var id in sequences[i])
                     if (host.VocabSize is int v && id >= v)
-                        throw new SaeSharpException($"sequence {i}: token id {id} is outside the model's vocabulary of {v} ids", full, "--token-ids");
+                        throw new SaeSharpException($"sequence {i}: token id {id} is outside the model's vocabulary of {v} ids", full, "token_ids_path");
             }
             tokenizerRef = null;
             input = new StoreInput { Kind = "token_ids", Source = FileRef(full) };
@@ -217,10 +138,10 @@ public static class Harvester
         var tokenizer = Gpt2Tokenizer.Load(config.TokenizerPath!);
         if (host.VocabSize is int vocab && tokenizer.VocabSize > vocab)
             throw new SaeSharpException($"the tokenizer has {tokenizer.VocabSize} ids but the model embeds only {vocab}: tokenizer and model do not belong together",
-                tokenizer.Source, "--tokenizer");
+                tokenizer.Source, "tokenizer_path");
         int? eot = tokenizer.EndOfTextId;
         if ((config.Bos || config.Eos) && eot is null)
-            throw new SaeSharpException("the tokenizer has no <|endoftext|> token for --bos/--eos; pass --no-eos", tokenizer.Source, "--tokenizer");
+            throw new SaeSharpException("the tokenizer has no <|endoftext|> token to put before or after documents (the bos/eos ids); turn both off or use another tokenizer", tokenizer.Source, "tokenizer_path");
         tokenizerRef = TokenizerRef(config.TokenizerPath!);
         var corpus = DocumentCorpus.Open(config.CorpusPath!, config.CorpusFormat, config.TextField);
         var options = new PackingOptions { ContextLength = config.ContextLength, Seed = config.Seed, BosId = config.Bos ? eot : null, EosId = config.Eos ? eot : null };
@@ -296,73 +217,5 @@ public static class Harvester
         }
 
         public override void Dispose() => corpus.Dispose();
-    }
-
-    /// <summary>Buffers rows per hook and commits whole shards: files first (temp, flush, rename), then the manifest.</summary>
-    private sealed class ShardWriter(string storeDir, StoreManifest manifest, int elementSize)
-    {
-        private readonly List<float[]> _pending = manifest.Hooks.Select(_ => Array.Empty<float>()).ToList();
-        private readonly int[] _pendingLength = new int[manifest.Hooks.Count];
-
-        public StoreManifest Manifest { get; private set; } = manifest;
-        public int PendingRows { get; private set; }
-
-        public void Append(float[][] rows, int skipRows, int batchRows)
-        {
-            for (int h = 0; h < rows.Length; h++)
-            {
-                int d = Manifest.Hooks[h].D;
-                int start = skipRows * d, count = (batchRows - skipRows) * d;
-                if (rows[h].Length != batchRows * d)
-                    throw new SaeSharpException($"the model returned {rows[h].Length / d} rows for a batch of {batchRows} tokens", field: Manifest.Hooks[h].Name);
-                int needed = _pendingLength[h] + count;
-                if (_pending[h].Length < needed)
-                {
-                    var grown = new float[Math.Max(needed, _pending[h].Length * 2)];
-                    _pending[h].AsSpan(0, _pendingLength[h]).CopyTo(grown);
-                    _pending[h] = grown;
-                }
-                rows[h].AsSpan(start, count).CopyTo(_pending[h].AsSpan(_pendingLength[h]));
-                _pendingLength[h] = needed;
-            }
-            PendingRows += batchRows - skipRows;
-        }
-
-        public void Commit(int rows, StoreCursor cursor, bool complete)
-        {
-            var shards = Manifest.Shards.ToList();
-            if (rows > 0)
-            {
-                int index = shards.Count;
-                var files = new List<StoreShardFile>();
-                for (int h = 0; h < Manifest.Hooks.Count; h++)
-                {
-                    int d = Manifest.Hooks[h].D;
-                    var bytes = Encode(_pending[h].AsSpan(0, rows * d));
-                    var relative = $"hook-{h:D3}/shard-{index:D6}.bin";
-                    var full = Path.Combine(storeDir, relative);
-                    Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-                    AtomicFile.Write(full, s => s.Write(bytes));
-                    files.Add(new StoreShardFile(relative, bytes.Length, Sha256File.Of(bytes)));
-                    // Keep the leftover rows at the front of the buffer.
-                    _pending[h].AsSpan(rows * d, _pendingLength[h] - rows * d).CopyTo(_pending[h]);
-                    _pendingLength[h] -= rows * d;
-                }
-                shards.Add(new StoreShard(index, rows, files));
-                PendingRows -= rows;
-            }
-            Manifest = Manifest with { Shards = shards, Rows = Manifest.Rows + rows, Cursor = cursor, Complete = complete };
-            AtomicFile.WriteAllText(Path.Combine(storeDir, StoreManifestFile.FileName), StoreManifestFile.Serialize(Manifest));
-        }
-
-        private byte[] Encode(ReadOnlySpan<float> values)
-        {
-            if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("the store format is little-endian");
-            if (elementSize == 4) return MemoryMarshal.AsBytes(values).ToArray();
-            var bytes = new byte[values.Length * 2];
-            var halves = MemoryMarshal.Cast<byte, Half>(bytes.AsSpan());
-            for (int i = 0; i < values.Length; i++) halves[i] = (Half)values[i];
-            return bytes;
-        }
     }
 }

@@ -245,9 +245,9 @@ internal static class CrosscoderCommand
     {
         if (storePaths.Length > 1)
         {
-            var reference = AlignmentKey(storePaths[0]);
+            var reference = StoreManifest.Read(storePaths[0]);
             for (int i = 1; i < storePaths.Length; i++)
-                if (AlignmentKey(storePaths[i]) != reference)
+                if (!StoreManifest.Read(storePaths[i]).RowsAlignWith(reference))
                     throw new SaeSharpException($"was not harvested like {storePaths[0]} (input, context length, batch size, tokenizer and row count must match), so its rows do not line up", storePaths[i], "--store");
         }
         var options = new StoreSourceOptions { Seed = seed };
@@ -262,22 +262,6 @@ internal static class CrosscoderCommand
         {
             foreach (var source in opened) source.Dispose();
             throw;
-        }
-    }
-
-    private static string AlignmentKey(string storePath)
-    {
-        var manifestPath = Path.Combine(storePath, "manifest.json");
-        if (!File.Exists(manifestPath)) throw new SaeSharpException("missing: not an activation store", manifestPath);
-        try
-        {
-            var root = JsonNode.Parse(File.ReadAllText(manifestPath))?.AsObject() ?? throw new SaeSharpException("is empty", manifestPath);
-            string Field(string name) => root[name]?.ToJsonString() ?? "null";
-            return string.Join("|", Field("input"), Field("context_length"), Field("batch_size"), root["tokenizer"]?["sha256"]?.ToJsonString() ?? "null", Field("rows"));
-        }
-        catch (JsonException e)
-        {
-            throw new SaeSharpException($"is not valid JSON: {e.Message}", manifestPath, inner: e);
         }
     }
 

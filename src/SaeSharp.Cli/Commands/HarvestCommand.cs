@@ -11,28 +11,31 @@ namespace SaeSharp.Cli.Commands;
 /// <summary><c>saesharp harvest</c>: run an ONNX decoder over a corpus (or exact token ids) into an activation store.</summary>
 internal static class HarvestCommand
 {
+    /// <summary>The library's defaults; the options show and use these.</summary>
+    private static readonly HarvestConfig Defaults = new() { ModelPath = "", Hooks = [], OutputPath = "" };
+
     internal static Command Create()
     {
         var model = new Option<string>("--model") { Description = "ONNX decoder graph", Required = true };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer folder, tokenizer.json, or vocab.json (merges.txt beside it)" };
         var corpus = new Option<string?>("--corpus") { Description = "corpus file" };
-        var corpusFormat = new Option<string>("--corpus-format") { Description = "text (documents split on <|endoftext|>), jsonl, or lines", DefaultValueFactory = _ => "text" };
-        var textField = new Option<string>("--text-field") { Description = "JSON-lines field with the text", DefaultValueFactory = _ => "text" };
+        var corpusFormat = new Option<string>("--corpus-format") { Description = "text (documents split on <|endoftext|>), jsonl, or lines", DefaultValueFactory = _ => FormatName(Defaults.CorpusFormat) };
+        var textField = new Option<string>("--text-field") { Description = "JSON-lines field with the text", DefaultValueFactory = _ => Defaults.TextField };
         var tokenIds = new Option<string?>("--token-ids") { Description = "JSON array of token-id arrays: exact inputs instead of a corpus" };
         var hooks = new Option<string>("--hooks") { Description = "comma-separated hook names (see `saesharp hooks`), tensor names, or `all`", Required = true };
-        var context = new Option<int>("--context") { Description = "tokens per context (longest sequence for --token-ids)", DefaultValueFactory = _ => 128 };
+        var context = new Option<int>("--context") { Description = "tokens per context (longest sequence for --token-ids)", DefaultValueFactory = _ => Defaults.ContextLength };
         var tokens = new Option<long?>("--tokens") { Description = "tokens to harvest (rows per hook); required with --corpus" };
         var output = new Option<string>("--out") { Description = "store folder to create (must be new or empty)", Required = true };
-        var batchSize = new Option<int>("--batch-size") { Description = "sequences per forward pass", DefaultValueFactory = _ => 8 };
-        var dtype = new Option<string>("--dtype") { Description = "f32 or f16", DefaultValueFactory = _ => "f32" };
+        var batchSize = new Option<int>("--batch-size") { Description = "sequences per forward pass", DefaultValueFactory = _ => Defaults.BatchSize };
+        var dtype = new Option<string>("--dtype") { Description = "f32 or f16", DefaultValueFactory = _ => Defaults.DType == StoreDType.F16 ? "f16" : "f32" };
         var shardRows = new Option<int?>("--shard-rows") { Description = "rows per shard (default: about 64 MiB per hook)" };
         var seed = new Option<ulong?>("--seed") { Description = "shuffle the corpus documents with this seed (default: file order)" };
-        var bos = new Option<bool>("--bos") { Description = "put <|endoftext|> before each document" };
-        var noEos = new Option<bool>("--no-eos") { Description = "do not put <|endoftext|> after each document" };
+        var bos = new Option<bool>("--bos") { Description = "put <|endoftext|> before each document", DefaultValueFactory = _ => Defaults.Bos };
+        var noEos = new Option<bool>("--no-eos") { Description = "do not put <|endoftext|> after each document", DefaultValueFactory = _ => !Defaults.Eos };
         var resume = new Option<bool>("--resume") { Description = "continue the store in --out from its manifest" };
-        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = one per core)" };
-        var provider = new Option<string>("--provider") { Description = "cpu or cuda (needs the GPU build)", DefaultValueFactory = _ => "cpu" };
-        var device = new Option<int>("--device") { Description = "CUDA device ordinal" };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = one per core)", DefaultValueFactory = _ => Defaults.Host.IntraOpThreads };
+        var provider = new Option<string>("--provider") { Description = "cpu or cuda (needs the GPU build)", DefaultValueFactory = _ => Defaults.Host.ExecutionProvider == OnnxExecutionProvider.Cuda ? "cuda" : "cpu" };
+        var device = new Option<int>("--device") { Description = "CUDA device ordinal", DefaultValueFactory = _ => Defaults.Host.DeviceId };
         var json = new Option<bool>("--json") { Description = "print a JSON summary" };
         var command = new Command("harvest", "Run an ONNX decoder over a corpus or exact token ids and store the hook activations (resumable).");
         foreach (var o in new Option[] { model, tokenizer, corpus, corpusFormat, textField, tokenIds, hooks, context, tokens, output, batchSize, dtype, shardRows, seed, bos, noEos, resume, threads, provider, device, json })
@@ -49,7 +52,7 @@ internal static class HarvestCommand
                     "text" => CorpusFormat.Text,
                     "jsonl" or "json-lines" => CorpusFormat.JsonLines,
                     "lines" => CorpusFormat.Lines,
-                    var other => throw new SaeSharpException($"`{other}` is not text, jsonl or lines", field: "--corpus-format"),
+                    var other => throw new SaeSharpException($"`{other}` is not text, jsonl or lines", field: "corpus_format"),
                 },
                 TextField = r.GetValue(textField)!,
                 TokenIdsPath = r.GetValue(tokenIds),
@@ -62,14 +65,14 @@ internal static class HarvestCommand
                 {
                     "f32" => StoreDType.F32,
                     "f16" => StoreDType.F16,
-                    var other => throw new SaeSharpException($"`{other}` is not f32 or f16", field: "--dtype"),
+                    var other => throw new SaeSharpException($"`{other}` is not f32 or f16", field: "dtype"),
                 },
                 RowsPerShard = r.GetValue(shardRows),
                 Seed = r.GetValue(seed),
                 Bos = r.GetValue(bos),
                 Eos = !r.GetValue(noEos),
                 Resume = r.GetValue(resume),
-                Host = new OnnxHostOptions
+                Host = Defaults.Host with
                 {
                     IntraOpThreads = r.GetValue(threads),
                     DeviceId = r.GetValue(device),
@@ -77,7 +80,7 @@ internal static class HarvestCommand
                     {
                         "cpu" => OnnxExecutionProvider.Cpu,
                         "cuda" => OnnxExecutionProvider.Cuda,
-                        var other => throw new SaeSharpException($"`{other}` is not cpu or cuda", field: "--provider"),
+                        var other => throw new SaeSharpException($"`{other}` is not cpu or cuda", field: "ExecutionProvider"),
                     },
                 },
             };
@@ -113,6 +116,13 @@ internal static class HarvestCommand
         })));
         return command;
     }
+
+    private static string FormatName(CorpusFormat format) => format switch
+    {
+        CorpusFormat.JsonLines => "jsonl",
+        CorpusFormat.Lines => "lines",
+        _ => "text",
+    };
 
     private static HarvestResult RunWithProgress(HarvestConfig config, bool quiet, CancellationToken cancellation) =>
         ConsoleProgress.RunAsync("harvest", quiet, progress => Task.Run(() => Harvester.Run(config, new SyncProgress<HarvestProgress>(p =>

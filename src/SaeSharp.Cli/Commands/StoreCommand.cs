@@ -45,7 +45,7 @@ internal static class StoreCommand
                     ["model"] = s.Model.File,
                     ["hooks"] = HarvestCli.Array(s.Hooks.Select((h, i) => (h, i)), x => new JsonObject
                     {
-                        ["name"] = x.h.Name, ["aliases"] = HarvestCli.Array(x.h.Aliases, a => JsonValue.Create(a)),
+                        ["name"] = x.h.Name, ["aliases"] = HarvestCli.Array(x.h.Aliases ?? [], a => JsonValue.Create(a)),
                         ["tensor"] = x.h.TensorName, ["d"] = x.h.D, ["mean_norm"] = norms[x.i],
                     }),
                 });

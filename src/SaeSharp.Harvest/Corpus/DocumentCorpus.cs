@@ -40,14 +40,14 @@ public sealed class DocumentCorpus : IDisposable
     public static DocumentCorpus Open(string path, CorpusFormat format, string textField = "text")
     {
         var full = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new SaeSharpException("corpus file not found", full, "--corpus");
-        if (!Enum.IsDefined(format)) throw new SaeSharpException($"{format} is not a corpus format", full, "--corpus-format");
+        if (!File.Exists(full)) throw new SaeSharpException("corpus file not found", full, "corpus_path");
+        if (!Enum.IsDefined(format)) throw new SaeSharpException($"{format} is not a corpus format", full, "corpus_format");
         var handle = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.Read);
         try
         {
             var documents = format == CorpusFormat.Text ? IndexSeparated(handle, EndOfText) : IndexSeparated(handle, "\n"u8.ToArray());
             if (documents.Count == 0)
-                throw new SaeSharpException("the corpus is empty: no document with any non-whitespace text", full, "--corpus");
+                throw new SaeSharpException("the corpus is empty: no document with any non-whitespace text", full, "corpus_path");
             return new DocumentCorpus(full, format, textField, handle, documents);
         }
         catch
@@ -75,7 +75,7 @@ public sealed class DocumentCorpus : IDisposable
         {
             using var document = JsonDocument.Parse(bytes);
             if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty(TextField, out var text) || text.ValueKind != JsonValueKind.String)
-                throw new SaeSharpException($"line {line} has no string field `{TextField}`", Path, "--text-field");
+                throw new SaeSharpException($"line {line} has no string field `{TextField}`", Path, "text_field");
             return text.GetString()!;
         }
         catch (JsonException e)
@@ -99,7 +99,7 @@ public sealed class DocumentCorpus : IDisposable
         {
             if (nonBlank)
             {
-                if (end - start > int.MaxValue) throw new SaeSharpException($"a document is longer than {int.MaxValue} bytes", field: "--corpus");
+                if (end - start > int.MaxValue) throw new SaeSharpException($"a document is longer than {int.MaxValue} bytes", field: "corpus_path");
                 documents.Add((start, (int)(end - start), line));
             }
             nonBlank = false;

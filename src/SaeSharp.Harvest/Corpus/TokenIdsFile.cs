@@ -10,35 +10,35 @@ public static class TokenIdsFile
     public static int[][] Read(string path)
     {
         var full = Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new SaeSharpException("token-id file not found", full, "--token-ids");
+        if (!File.Exists(full)) throw new SaeSharpException("token-id file not found", full, "token_ids_path");
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(full));
             if (document.RootElement.ValueKind != JsonValueKind.Array)
-                throw new SaeSharpException("not a JSON array of token-id arrays", full, "--token-ids");
+                throw new SaeSharpException("not a JSON array of token-id arrays", full, "token_ids_path");
             var sequences = new List<int[]>();
             int i = 0;
             foreach (var sequence in document.RootElement.EnumerateArray())
             {
                 if (sequence.ValueKind != JsonValueKind.Array || sequence.GetArrayLength() == 0)
-                    throw new SaeSharpException($"sequence {i} is not a non-empty array of ids", full, "--token-ids");
+                    throw new SaeSharpException($"sequence {i} is not a non-empty array of ids", full, "token_ids_path");
                 var ids = new int[sequence.GetArrayLength()];
                 int t = 0;
                 foreach (var id in sequence.EnumerateArray())
                 {
                     if (!id.TryGetInt32(out ids[t]) || ids[t] < 0)
-                        throw new SaeSharpException($"sequence {i}, position {t}: {id} is not a non-negative 32-bit id", full, "--token-ids");
+                        throw new SaeSharpException($"sequence {i}, position {t}: {id} is not a non-negative 32-bit id", full, "token_ids_path");
                     t++;
                 }
                 sequences.Add(ids);
                 i++;
             }
-            if (sequences.Count == 0) throw new SaeSharpException("holds no sequence", full, "--token-ids");
+            if (sequences.Count == 0) throw new SaeSharpException("holds no sequence", full, "token_ids_path");
             return sequences.ToArray();
         }
         catch (JsonException e)
         {
-            throw new SaeSharpException($"not valid JSON: {e.Message}", full, "--token-ids", e);
+            throw new SaeSharpException($"not valid JSON: {e.Message}", full, "token_ids_path", e);
         }
     }
 }

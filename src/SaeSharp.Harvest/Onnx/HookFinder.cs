@@ -27,7 +27,7 @@ public static class HookFinder
             ThrowIfMergedDecoder(graph);
             throw new SaeSharpException(
                 "no residual stream found: no Add node adds a tensor to a matrix-product function of itself (x + f(x)); "
-                + "name the tensors to harvest directly (--hooks TENSOR_NAME)", graph.SourcePath);
+                + "name the tensors to harvest directly (set `hooks` to TENSOR_NAME)", graph.SourcePath);
         }
 
         var starts = new List<int>();
@@ -61,7 +61,7 @@ public static class HookFinder
     public static IReadOnlyList<HookPoint> Resolve(OnnxGraph graph, IReadOnlyList<string> names)
     {
         if (names.Count == 0)
-            throw new SaeSharpException("no hooks named; give hook names (see `saesharp hooks`), tensor names, or `all`", field: "--hooks");
+            throw new SaeSharpException("no hooks named; give hook names (see `saesharp hooks`), tensor names, or `all`", field: "hooks");
         IReadOnlyList<HookPoint>? found = null;
         SaeSharpException? findError = null;
         bool NeedFound(string n) => n == "all" || n.StartsWith("resid_", StringComparison.Ordinal);
@@ -90,7 +90,7 @@ public static class HookFinder
             if (tensors.Contains(name)) { Add(new HookPoint(name, name, -1, "tensor")); continue; }
             if (findError is not null && NeedFound(name)) throw findError;
             var known = found is null ? "" : $"; hooks found: {string.Join(", ", found.Select(h => h.Name))}";
-            throw new SaeSharpException($"hook `{name}` is neither a hook point found in the graph nor one of its tensors{known}", graph.SourcePath, "--hooks");
+            throw new SaeSharpException($"hook `{name}` is neither a hook point found in the graph nor one of its tensors{known}", graph.SourcePath, "hooks");
         }
         return result;
     }

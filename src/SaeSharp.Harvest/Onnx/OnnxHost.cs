@@ -54,7 +54,7 @@ public sealed class OnnxHost : IDisposable
         options ??= new OnnxHostOptions();
         options.Validate();
         if (hooks.Count == 0)
-            throw new SaeSharpException("no hooks to harvest", modelPath, "--hooks");
+            throw new SaeSharpException("no hooks to harvest", modelPath, "hooks");
         var graph = OnnxGraph.Load(modelPath);
         var edited = graph.WithOutputs(hooks.Select(h => h.TensorName));
         string idsInput = FindIdsInput(graph, options);

@@ -22,7 +22,6 @@ public sealed class ActivationStore : IDisposable
         Path = path;
         _manifest = manifest;
         _mapped = new MappedShard?[manifest.Shards.Count, manifest.Hooks.Count];
-        Hooks = manifest.Hooks.Select(h => new StoreHookInfo(h.Name, h.Tensor, h.D, h.Aliases ?? new List<string>())).ToArray();
     }
 
     /// <summary>The store folder.</summary>
@@ -31,11 +30,14 @@ public sealed class ActivationStore : IDisposable
     /// <summary>Rows per hook (committed).</summary>
     public long Rows => _manifest.Rows;
 
+    /// <summary>The checked manifest: what was harvested, the shards and their checksums.</summary>
+    public StoreManifest Manifest => _manifest;
+
     /// <summary>The hooks, in store order.</summary>
-    public IReadOnlyList<StoreHookInfo> Hooks { get; }
+    public IReadOnlyList<StoreHook> Hooks => _manifest.Hooks;
 
     /// <summary>Stored element type.</summary>
-    public StoreDType DType => _manifest.Dtype == "f16" ? StoreDType.F16 : StoreDType.F32;
+    public StoreDType DType => _manifest.DType;
 
     /// <summary>Whether the harvest finished (an unfinished store is readable up to its last committed shard).</summary>
     public bool Complete => _manifest.Complete;
@@ -80,8 +82,8 @@ public sealed class ActivationStore : IDisposable
     /// <exception cref="SaeSharpException">The store has no such hook.</exception>
     public int HookIndex(string name)
     {
-        for (int i = 0; i < Hooks.Count; i++) if (_manifest.Hooks[i].Answers(name)) return i;
-        throw new SaeSharpException($"the store has no hook `{name}`; it holds {string.Join(", ", Hooks.Select(h => h.Name))}", Path, "--hook");
+        for (int i = 0; i < Hooks.Count; i++) if (Hooks[i].Answers(name)) return i;
+        throw new SaeSharpException($"the store has no hook `{name}`; it holds {string.Join(", ", Hooks.Select(h => h.Name))}", Path, "hook");
     }
 
     /// <summary>Recomputes every shard's SHA-256.</summary>

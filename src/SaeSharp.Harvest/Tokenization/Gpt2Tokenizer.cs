@@ -52,10 +52,10 @@ public sealed partial class Gpt2Tokenizer
             var vocab = Path.Combine(full, "vocab.json");
             var merges = Path.Combine(full, "merges.txt");
             if (File.Exists(vocab) || File.Exists(merges)) return FromVocabAndMerges(vocab, merges);
-            throw new SaeSharpException("folder holds neither tokenizer.json nor vocab.json + merges.txt", full, "--tokenizer");
+            throw new SaeSharpException("folder holds neither tokenizer.json nor vocab.json + merges.txt", full, "tokenizer_path");
         }
         if (!File.Exists(full))
-            throw new SaeSharpException("tokenizer file not found", full, "--tokenizer");
+            throw new SaeSharpException("tokenizer file not found", full, "tokenizer_path");
         if (Path.GetFileName(full).Equals("vocab.json", StringComparison.OrdinalIgnoreCase))
             return FromVocabAndMerges(full, Path.Combine(Path.GetDirectoryName(full)!, "merges.txt"));
         return FromTokenizerJson(full);
@@ -77,7 +77,7 @@ public sealed partial class Gpt2Tokenizer
     public static Gpt2Tokenizer FromTokenizerJson(string path)
     {
         var full = Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new SaeSharpException("tokenizer.json not found", full, "--tokenizer");
+        if (!File.Exists(full)) throw new SaeSharpException("tokenizer.json not found", full, "tokenizer_path");
         JsonDocument document;
         try { document = JsonDocument.Parse(File.ReadAllBytes(full)); }
         catch (JsonException e) { throw new SaeSharpException($"not valid JSON: {e.Message}", full, inner: e); }
@@ -171,7 +171,7 @@ public sealed partial class Gpt2Tokenizer
     private static Dictionary<string, int> ReadVocabulary(string path)
     {
         var full = Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new SaeSharpException("vocab.json not found", full, "--tokenizer");
+        if (!File.Exists(full)) throw new SaeSharpException("vocab.json not found", full, "tokenizer_path");
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(full));
@@ -200,7 +200,7 @@ public sealed partial class Gpt2Tokenizer
     private static List<string> ReadMerges(string path)
     {
         var full = Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new SaeSharpException("merges.txt not found", full, "--tokenizer");
+        if (!File.Exists(full)) throw new SaeSharpException("merges.txt not found", full, "tokenizer_path");
         var merges = new List<string>();
         int lineNumber = 0;
         foreach (var line in File.ReadLines(full))

@@ -30,7 +30,7 @@ public sealed class BadInputTests
     public void GraphWithNoResidualStream()
     {
         var model = CliProcess.Fixture("gptneo/no-residual.onnx");
-        AssertError(CliProcess.Run("hooks", "--model", model), "no residual stream found", "--hooks TENSOR_NAME");
+        AssertError(CliProcess.Run("hooks", "--model", model), "no residual stream found", "set --hooks to TENSOR_NAME");
         var dir = CliProcess.NewTempDir();
         AssertError(CliProcess.Run("harvest", "--model", model, "--token-ids", Ids, "--hooks", "all", "--out", Path.Combine(dir, "s")), "no residual stream found");
         Assert.False(Directory.Exists(Path.Combine(dir, "s")));

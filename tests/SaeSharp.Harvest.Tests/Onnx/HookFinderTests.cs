@@ -99,7 +99,7 @@ public sealed class HookFinderTests
         File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
         var e = Assert.Throws<SaeSharpException>(() => HookFinder.Find(OnnxGraph.Load(path)));
         Assert.Contains("no residual stream found", e.Message);
-        Assert.Contains("--hooks TENSOR_NAME", e.Message);
+        Assert.Contains("set `hooks` to TENSOR_NAME", e.Message);
     }
 
     [Fact]

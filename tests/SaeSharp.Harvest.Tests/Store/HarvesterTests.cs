@@ -190,7 +190,7 @@ public sealed class HarvesterTests
         Assert.Contains("token id 384 is outside the model's vocabulary of 384", e.Message);
         Assert.False(Directory.Exists(config.OutputPath));
         File.WriteAllText(ids, "[[1, 2, 3, 4, 5]]");
-        Assert.Contains("more than --context 4", Assert.Throws<SaeSharpException>(() => Harvester.Run(config with { ContextLength = 4 })).Message);
+        Assert.Contains("more than `context_length` 4", Assert.Throws<SaeSharpException>(() => Harvester.Run(config with { ContextLength = 4 })).Message);
     }
 
     [Fact]
