@@ -1,6 +1,5 @@
 using System.Text.Json;
 using SaeSharp.Crosscoders.Internals;
-using SaeSharp.Internals;
 using SaeSharp.IO;
 using static TorchSharp.torch;
 

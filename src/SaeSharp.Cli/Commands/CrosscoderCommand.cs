@@ -7,7 +7,6 @@ using SaeSharp.Cli.Internals;
 using SaeSharp.Cli.Reporting;
 using SaeSharp.Crosscoders;
 using SaeSharp.Harvest.Store;
-using SaeSharp.Internals;
 using SaeSharp.Testbeds.Demos;
 using SaeSharp.Training;
 

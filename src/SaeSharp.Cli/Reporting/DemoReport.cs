@@ -2,7 +2,6 @@ using SaeSharp.IO;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SaeSharp.Internals;
 using SaeSharp.Testbeds.Demos;
 
 namespace SaeSharp.Cli.Reporting;

@@ -1,6 +1,5 @@
 using Google.Protobuf;
 using SaeSharp.Harvest.Onnx.Proto;
-using SaeSharp.Internals;
 using static TorchSharp.torch;
 
 namespace SaeSharp.Harvest.Onnx;

@@ -2,7 +2,6 @@ using SaeSharp.IO;
 using Google.Protobuf;
 using SaeSharp.Harvest.Onnx.Proto;
 using SaeSharp.Hosts;
-using SaeSharp.Internals;
 using static TorchSharp.torch;
 using B = SaeSharp.Harvest.Onnx.ExportGraphBuilder;
 using DataType = SaeSharp.Harvest.Onnx.Proto.TensorProto.Types.DataType;

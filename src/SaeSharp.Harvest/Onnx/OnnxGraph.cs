@@ -1,7 +1,6 @@
 using SaeSharp.IO;
 using Google.Protobuf;
 using SaeSharp.Harvest.Onnx.Proto;
-using SaeSharp.Internals;
 
 namespace SaeSharp.Harvest.Onnx;
 

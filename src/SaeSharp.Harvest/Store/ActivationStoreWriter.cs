@@ -1,6 +1,6 @@
+using SaeSharp.IO;
 using System.Runtime.InteropServices;
 using SaeSharp.Harvest.Internals;
-using SaeSharp.Internals;
 
 namespace SaeSharp.Harvest.Store;
 
