@@ -36,7 +36,7 @@ internal static class CrosscoderCommand
         var steps = new Option<int>("--steps") { Description = "Training steps of each crosscoder.", DefaultValueFactory = _ => defaults.Steps };
         var latents = new Option<int>("--latents") { Description = "Crosscoder dictionary size.", DefaultValueFactory = _ => defaults.LatentCount };
         var k = new Option<int>("--k") { Description = "BatchTopK: mean active latents per row.", DefaultValueFactory = _ => defaults.K };
-        var l1 = new Option<double>("--l1") { Description = "L1 crosscoder: penalty coefficient.", DefaultValueFactory = _ => defaults.L1Coefficient };
+        var l1 = new Option<double>("--l1", "--sparsity-coefficient") { Description = "L1 crosscoder: penalty coefficient.", DefaultValueFactory = _ => defaults.L1Coefficient };
         var hook = new Option<string>("--hook") { Description = "Hook point read from every host, at the = position (resid_pre.0, resid_mid.0 or resid_post.0).", DefaultValueFactory = _ => defaults.Hook };
         var noStudent = new Option<bool>("--no-student") { Description = "Skip the distilled student." };
         var cache = new Option<string?>("--cache") { Description = "Folder of cached hosts (default $XDG_CACHE_HOME/saesharp/hosts)." };
@@ -146,13 +146,13 @@ internal static class CrosscoderCommand
         sparsity.AcceptOnlyFromAmong("batchtopk", "l1");
         var latents = new Option<int>("--latents") { Description = "Dictionary size L.", DefaultValueFactory = _ => 4096 };
         var k = new Option<int>("--k") { Description = "BatchTopK: mean active latents per row.", DefaultValueFactory = _ => 32 };
-        var l1 = new Option<double?>("--l1") { Description = "L1 rule: penalty coefficient (default: the trainer's, 2)." };
+        var l1 = new Option<double?>("--l1", "--sparsity-coefficient") { Description = "L1 rule: penalty coefficient (default: the trainer's, 2)." };
         var steps = new Option<int>("--steps") { Description = "Training steps.", DefaultValueFactory = _ => defaults.Steps };
         var batchSize = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => defaults.BatchSize };
         var learningRate = new Option<double?>("--lr") { Description = "Adam learning rate (default: the trainer's, 1e-3)." };
         var deadWindow = new Option<long>("--dead-window") { Description = "Rows without firing after which a latent is dead.", DefaultValueFactory = _ => defaults.DeadWindowTokens };
-        var seed = new Option<long>("--seed") { Description = "Seed of the weights and of the row order.", DefaultValueFactory = _ => 0 };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (0: only at the end).", DefaultValueFactory = _ => 500 };
+        var seed = new Option<long>("--seed") { Description = "Seed of the weights and of the row order.", DefaultValueFactory = _ => defaults.Seed };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (0: only at the end).", DefaultValueFactory = _ => defaults.CheckpointEvery };
         var output = new Option<string?>("--out") { Description = "Output folder (crosscoder + training state)." };
         var force = new Option<bool>("--force") { Description = "Replace a crosscoder already in --out." };
         var resume = new Option<string?>("--resume") { Description = "Continue the stopped run in this folder (pass the same --store and --sources)." };

@@ -13,20 +13,21 @@ internal static class TrainCommand
     internal static Command Create()
     {
         var sourceOptions = new SourceOptions();
+        var defaults = new TrainConfig();
         var arch = new Option<string>("--arch") { Description = "Architecture: topk, batchtopk, jumprelu or relu.", DefaultValueFactory = _ => "topk" };
         arch.AcceptOnlyFromAmong("topk", "batchtopk", "jumprelu", "relu");
         var latents = new Option<int>("--latents") { Description = "Dictionary size L.", DefaultValueFactory = _ => 512 };
         var k = new Option<int>("--k") { Description = "Active latents per row (TopK family).", DefaultValueFactory = _ => 8 };
-        var steps = new Option<int>("--steps") { Description = "Training steps.", DefaultValueFactory = _ => 1500 };
-        var batchSize = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => 1024 };
+        var steps = new Option<int>("--steps") { Description = "Training steps.", DefaultValueFactory = _ => defaults.Steps };
+        var batchSize = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => defaults.BatchSize };
         var learningRate = new Option<double?>("--lr") { Description = "Adam learning rate (default: 2e-4 / sqrt(L / 2^14))." };
-        var sparsity = new Option<double?>("--sparsity-coefficient") { Description = "L1 (relu) or L0 (jumprelu) coefficient." };
-        var deadWindow = new Option<long>("--dead-window") { Description = "Tokens without firing after which a latent is dead.", DefaultValueFactory = _ => 100_000 };
-        var seed = new Option<long>("--seed") { Description = "Seed of the weights (and of the synthetic source unless --source-seed).", DefaultValueFactory = _ => 0 };
-        var step = new Option<string>("--step") { Description = "Training step: auto, autograd or fused.", DefaultValueFactory = _ => "auto" };
+        var sparsity = new Option<double?>("--sparsity-coefficient") { Description = "L1 (relu) or L0 (jumprelu) coefficient (default: relu 5, jumprelu 1)." };
+        var deadWindow = new Option<long>("--dead-window") { Description = "Tokens without firing after which a latent is dead.", DefaultValueFactory = _ => defaults.DeadWindowTokens };
+        var seed = new Option<long>("--seed") { Description = "Seed of the weights (and of the synthetic source unless --source-seed).", DefaultValueFactory = _ => defaults.Seed };
+        var step = new Option<string>("--step") { Description = "Training step: auto, autograd or fused.", DefaultValueFactory = _ => defaults.StepKind.ToString().ToLowerInvariant() };
         step.AcceptOnlyFromAmong("auto", "autograd", "fused");
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (0: only at the end).", DefaultValueFactory = _ => 500 };
-        var logEvery = new Option<int>("--log-every") { Description = "Steps between metric records.", DefaultValueFactory = _ => 100 };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (0: only at the end).", DefaultValueFactory = _ => defaults.CheckpointEvery };
+        var logEvery = new Option<int>("--log-every") { Description = "Steps between metric records.", DefaultValueFactory = _ => defaults.LogEvery };
         var noNormalize = new Option<bool>("--no-normalize") { Description = "Do not scale activations to mean norm sqrt(D)." };
         var tensorBoard = new Option<bool>("--tensorboard") { Description = "Also write TensorBoard event files." };
         var output = new Option<string?>("--out") { Description = "Output folder (SAELens layout plus training state)." };

@@ -20,7 +20,7 @@ internal static class CommandRunner
         }
         catch (SaeSharpException e)
         {
-            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            await Console.Error.WriteLineAsync($"error: {(InFlags(e) ?? e).Message}");
             return BadInput;
         }
         catch (OperationCanceledException)
@@ -28,6 +28,41 @@ internal static class CommandRunner
             await Console.Error.WriteLineAsync("stopped.");
             return Cancelled;
         }
+    }
+
+    /// <summary>
+    /// The libraries name what is wrong by field (<c>tokens</c>, <c>learning_rate</c>, <c>overwrite</c>): the field names of
+    /// <c>HarvestConfig</c>, <c>OnnxHostOptions</c>, the store API, <c>TrainConfig</c> and <c>TrainerOptions</c>, and the flags that set them.
+    /// </summary>
+    private static readonly Dictionary<string, string> Flags = new(StringComparer.Ordinal)
+    {
+        ["model_path"] = "--model", ["hooks"] = "--hooks", ["hook"] = "--hook", ["output_path"] = "--out",
+        ["tokenizer_path"] = "--tokenizer", ["corpus_path"] = "--corpus", ["corpus_format"] = "--corpus-format",
+        ["text_field"] = "--text-field", ["token_ids_path"] = "--token-ids", ["context_length"] = "--context",
+        ["tokens"] = "--tokens", ["batch_size"] = "--batch-size", ["dtype"] = "--dtype", ["rows_per_shard"] = "--shard-rows",
+        ["seed"] = "--seed", ["bos"] = "--bos", ["resume"] = "--resume",
+        ["IntraOpThreads"] = "--threads", ["DeviceId"] = "--device", ["ExecutionProvider"] = "--provider",
+        ["steps"] = "--steps", ["learning_rate"] = "--lr", ["sparsity_coefficient"] = "--sparsity-coefficient",
+        ["dead_window_tokens"] = "--dead-window", ["checkpoint_every"] = "--checkpoint-every", ["log_every"] = "--log-every",
+        ["step_kind"] = "--step", ["overwrite"] = "--force", ["latent_count"] = "--latents", ["k"] = "--k",
+    };
+
+    /// <summary>The error with its field and the backticked field names in its message replaced by flags; null when nothing maps.</summary>
+    public static SaeSharpException? InFlags(SaeSharpException e)
+    {
+        string prefix = (e.FilePath, e.Field) switch
+        {
+            (not null, not null) => $"{e.FilePath}: {e.Field}: ",
+            (not null, null) => $"{e.FilePath}: ",
+            (null, not null) => $"{e.Field}: ",
+            _ => "",
+        };
+        if (!e.Message.StartsWith(prefix, StringComparison.Ordinal)) return null;
+        var message = e.Message[prefix.Length..];
+        foreach (var (field, flag) in Flags) message = message.Replace($"`{field}`", flag, StringComparison.Ordinal);
+        var mappedField = e.Field is not null && Flags.TryGetValue(e.Field, out var f) ? f : e.Field;
+        if (message == e.Message[prefix.Length..] && mappedField == e.Field) return null;
+        return new SaeSharpException(message, e.FilePath, mappedField, e);
     }
 
     /// <summary>Prints one JSON object on stdout (the contract of every --json flag).</summary>

@@ -98,17 +98,8 @@ internal sealed record SyntheticSpec(SyntheticSourceConfig Config) : SourceSpec
 
 internal sealed record StoreSpec(string Path, string Hook, ulong Seed) : SourceSpec
 {
-    public override IActivationSource Open()
-    {
-        try
-        {
-            return SaeSharp.Harvest.Store.StoreActivationSource.Open(Path, Hook, new SaeSharp.Harvest.Store.StoreSourceOptions { Seed = Seed });
-        }
-        catch (SaeSharpException e) when (Commands.HarvestCli.InFlags(e) is { } mapped)
-        {
-            throw mapped;
-        }
-    }
+    public override IActivationSource Open() =>
+        SaeSharp.Harvest.Store.StoreActivationSource.Open(Path, Hook, new SaeSharp.Harvest.Store.StoreSourceOptions { Seed = Seed });
 
     public override IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
     {

@@ -133,7 +133,7 @@ public abstract class DictionaryTrainer : IDisposable
     {
         if (Options.OutputDirectory is { } directory && !Options.Overwrite
             && (File.Exists(Path.Combine(directory, ModelConfigFileName)) || File.Exists(Path.Combine(directory, TrainingState.FileName))))
-            throw new SaeSharpException($"already holds a trained {ModelName}; resume it, choose another folder, or allow overwriting", directory, "overwrite");
+            throw new SaeSharpException($"already holds a trained {ModelName}; resume it, choose another folder, or set `overwrite` to replace it", directory);
     }
 
     /// <summary>Continues from <paramref name="state"/>: model tensors, optimizer, dead counters, RNG, step and data cursor.</summary>
@@ -189,6 +189,9 @@ public abstract class DictionaryTrainer : IDisposable
         int auxKLatents = config.ResolvedAuxKLatents(RowWidth);
         TrainMetrics? last = null;
         long lastCheckpointStep = _stepIndex;
+        using var deadWindow = config.DeadWindowTokens.ToScalar();
+        using var zero = 0L.ToScalar();
+        using var one = 1L.ToScalar();
 
         while (_stepIndex < config.Steps)
         {
@@ -206,9 +209,12 @@ public abstract class DictionaryTrainer : IDisposable
                 CheckBatch(xBX, position);
                 var x = PrepareBatch(xBX);
                 double sparsity = LearningRateSchedule.Ramp(_stepIndex, sparsityTarget, config.ResolvedSparsityWarmupSteps);
-                var deadMaskL = _tokensSinceFiredL.ge(config.DeadWindowTokens);
+                var deadMaskL = _tokensSinceFiredL.ge(deadWindow);
                 using var result = step.Step(x, new StepSettings(learningRate, sparsity, deadMaskL, config.AuxKCoefficient, auxKLatents));
-                _tokensSinceFiredL.add_(xBX.shape[0]).masked_fill_(result.FiredCountsL.gt(0), 0);
+                // Scalars handed to libtorch are held until the call returns: a temporary one can be finalised mid-call.
+                using (var rows = xBX.shape[0].ToScalar())
+                using (var fired = result.FiredCountsL.gt(zero))
+                    _tokensSinceFiredL.add_(rows, one).masked_fill_(fired, zero);
                 OnStep(result, _stepIndex);
                 accumulator.Add(result, xBX.shape[0]);
             }
