@@ -1,4 +1,5 @@
 #:project ../src/SaeSharp.Crosscoders/SaeSharp.Crosscoders.csproj
+#:project ../src/SaeSharp.Testbeds/SaeSharp.Testbeds.csproj
 #:property SaeSharpNativeTorch=true
 // One crosscoder on two cached modular-addition hosts, scored against their key frequencies at the hook: the
 // experiment behind docs/crosscoder-demo-results.md, with every setting on the command line.
@@ -8,16 +9,15 @@
 //
 // Options: --hook, --sparsity l1|batchtopk, --latents, --k, --l1, --steps, --init-norm (decoder init norm, 0.08),
 // --dominance (share, 0.5), --seed-a, --seed-b, --permute-b, --init-from-l1 (train an L1 crosscoder first and
-// start from its weights).
+// start from its weights), --cache (folder of cached hosts).
 //
-// Hosts come from $XDG_CACHE_HOME/saesharp/hosts (~/.cache when unset) and are trained there when missing
-// (about 2 minutes each on 2 cores).
+// Hosts come from --cache, by default $XDG_CACHE_HOME/saesharp/hosts (~/.cache when unset) as for the tool, and are
+// trained there when missing (about 2 minutes each on 2 cores).
 using System.Diagnostics;
 using System.Globalization;
-using SaeSharp.Analysis;
 using SaeSharp.Crosscoders;
 using SaeSharp.Crosscoders.Analysis;
-using SaeSharp.Hosts;
+using SaeSharp.Testbeds.ModularAddition;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -35,11 +35,14 @@ double initNorm = double.Parse(Arg("init-norm", "0.08"), inv);
 long seedA = long.Parse(Arg("seed-a", "0"), inv), seedB = long.Parse(Arg("seed-b", "1"), inv);
 bool permuteB = args.Contains("--permute-b");
 const int p = 113;
+var xdgCache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } home
+    ? home : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+string cache = Arg("cache", Path.Combine(xdgCache, "saesharp", "hosts"));
 
 var configA = new ModAddConfig(P: p, Seed: seedA);
 var configB = new ModAddConfig(P: p, Seed: seedB);
-using var hostA = ModAddCache.LoadOrTrain(configA, ModAddCache.DefaultFolder(configA));
-using var hostB = ModAddCache.LoadOrTrain(configB, ModAddCache.DefaultFolder(configB));
+using var hostA = ModAddCache.LoadOrTrain(configA, ModAddCache.EntryFolder(cache, configA));
+using var hostB = ModAddCache.LoadOrTrain(configB, ModAddCache.EntryFolder(cache, configB));
 
 // The residual stream at the = position for every input, rows a·p + b.
 var actsA = ModAddGroundTruth.ResidualAtEquals(hostA.Model, hook);

@@ -102,7 +102,7 @@ public sealed class ModAddTrainerTests : IDisposable
         Assert.Equal("modadd-p113-seed4", ModAddCache.EntryName(new ModAddConfig(Seed: 4)));
         Assert.Equal(Path.Combine("/tmp/hosts", "modadd-p113-seed4"), ModAddCache.EntryFolder("/tmp/hosts", new ModAddConfig(Seed: 4)));
         // Non-default settings add a hash of the whole configuration; pinned so that caches written before stay valid.
-        Assert.Equal("modadd-p113-seed4-HASH", ModAddCache.EntryName(new ModAddConfig(Seed: 4, MaxSteps: 5)));
+        Assert.Equal("modadd-p113-seed4-810d82987af1", ModAddCache.EntryName(new ModAddConfig(Seed: 4, MaxSteps: 5)));
         Assert.Throws<SaeSharpException>(() => ModAddCache.EntryFolder(" ", new ModAddConfig()));
     }
 }
