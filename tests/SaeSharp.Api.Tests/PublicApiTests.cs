@@ -18,6 +18,7 @@ public sealed class PublicApiTests
     [InlineData("SaeSharp")]
     [InlineData("SaeSharp.Harvest")]
     [InlineData("SaeSharp.Crosscoders")]
+    [InlineData("SaeSharp.Testbeds")]
     public void PublicApi_Assembly_MatchesSnapshot(string assemblyName)
     {
         var assembly = Assembly.Load(assemblyName);
