@@ -5,7 +5,6 @@ using System.Globalization;
 using SaeSharp.Crosscoders;
 using SaeSharp.Crosscoders.Analysis;
 using SaeSharp.Hosts;
-using SaeSharp.Testbeds.Internals;
 using SaeSharp.Testbeds.ModularAddition;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -241,7 +240,7 @@ public static class CrosscoderDemo
                 optimizer.step();
             }
             student.SaveFolder(folder);
-            CacheFile.WriteAllText(marker, string.Create(CultureInfo.InvariantCulture,
+            AtomicFile.WriteAllText(marker, string.Create(CultureInfo.InvariantCulture,
                 $"{{ \"teacher_seed\": {options.SeedA}, \"mlp_dim\": {options.StudentMlpDim}, \"steps\": {options.StudentSteps} }}\n"));
             return (student, false);
         }

@@ -5,7 +5,6 @@ using SaeSharp.Harvest;
 using SaeSharp.Harvest.Onnx;
 using SaeSharp.Harvest.Store;
 using SaeSharp.IO;
-using SaeSharp.Testbeds.Internals;
 using SaeSharp.Testbeds.ModularAddition;
 using SaeSharp.Training;
 using static TorchSharp.torch;
@@ -61,7 +60,7 @@ public static class SaeDemo
             for (int a = 0; a < p; a++)
                 for (int b = 0; b < p; b++)
                     ids.Append(a == 0 && b == 0 ? "" : ",").Append($"[{a},{b},{p}]");
-            CacheFile.WriteAllText(inputsPath, ids.Append(']').ToString());
+            AtomicFile.WriteAllText(inputsPath, ids.Append(']').ToString());
             var storePath = Path.Combine(options.OutputDirectory, "store");
             if (Directory.Exists(storePath)) Directory.Delete(storePath, recursive: true);
             Report("harvest", 0, 3L * p * p, null);

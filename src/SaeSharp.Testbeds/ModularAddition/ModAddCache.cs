@@ -2,7 +2,6 @@ using SaeSharp.IO;
 using System.Text;
 using System.Text.Json;
 using SaeSharp.Hosts;
-using SaeSharp.Testbeds.Internals;
 
 namespace SaeSharp.Testbeds.ModularAddition;
 
@@ -69,10 +68,10 @@ public static class ModAddCache
         result.Model.SaveFolder(folder);
         var log = new StringBuilder();
         foreach (var entry in result.Log) log.Append(JsonSerializer.Serialize(entry, ModAddJsonContext.Default.ModAddLogEntry)).Append('\n');
-        CacheFile.WriteAllText(Path.Combine(folder, LogFileName), log.ToString());
+        AtomicFile.WriteAllText(Path.Combine(folder, LogFileName), log.ToString());
         var summary = new ModAddSummary(result.Config, result.Steps, result.StepsToMemorize, result.StepsToGeneralize,
             result.TrainAccuracy, result.TestAccuracy, result.TrainingTime.TotalSeconds, result.TrainingCpuTime.TotalSeconds);
-        CacheFile.WriteAllText(summaryPath, JsonSerializer.Serialize(summary, ModAddJsonContext.Default.ModAddSummary));
+        AtomicFile.WriteAllText(summaryPath, JsonSerializer.Serialize(summary, ModAddJsonContext.Default.ModAddSummary));
     }
 
     /// <summary>The cached result in <paramref name="folder"/> if it is complete and was trained with <paramref name="config"/>; otherwise null.</summary>
