@@ -6,7 +6,8 @@ namespace SaeSharp.Training;
 /// <summary>
 /// Reads the <c>train_config</c> entry of a training state. Crosscoder states written before SAEs and crosscoders
 /// shared one <see cref="TrainConfig"/> used their own names (<c>l1_coefficient</c>, <c>l1_warmup_steps</c>, and
-/// <c>step</c> as a string enum); those are renamed here so old runs still resume.
+/// <c>step</c> as a string enum) and lacked <c>dense_frequency</c>; those are renamed, and the missing field given its
+/// default, here so old runs still resume.
 /// </summary>
 internal static class LegacyTrainConfig
 {
@@ -32,6 +33,14 @@ internal static class LegacyTrainConfig
             if (!Enum.TryParse<TrainingStepKind>(stepName, ignoreCase: true, out var stepKind))
                 throw new SaeSharpException($"'{stepName}' is not a training step kind", state.Path, "step");
             node["step_kind"] = (int)stepKind;
+        }
+        // Fields the old config did not have (dense_frequency) take TrainConfig's documented default: the
+        // source-generated deserializer sets a missing init-only property to default(T) (0), not to its initializer.
+        var defaults = JsonSerializer.SerializeToNode(new TrainConfig(), SaeSharpJsonContext.Default.TrainConfig) as JsonObject;
+        foreach (var (key, value) in defaults ?? [])
+        {
+            if (!node.ContainsKey(key))
+                node[key] = value?.DeepClone();
         }
         try
         {
