@@ -14,8 +14,6 @@ internal static class LegacyTrainConfig
     public static TrainConfig Read(TrainingState state)
     {
         const string Key = "train_config";
-        if (!state.Metadata.TryGetValue("kind", out var kind) || kind != "crosscoder")
-            return state.RequiredJson(Key, SaeSharpJsonContext.Default.TrainConfig);
         JsonObject node;
         try
         {
@@ -25,17 +23,22 @@ internal static class LegacyTrainConfig
         {
             throw new SaeSharpException($"is not valid JSON: {e.Message}", state.Path, Key, e);
         }
-        Rename(node, "l1_coefficient", "sparsity_coefficient");
-        Rename(node, "l1_warmup_steps", "sparsity_warmup_steps");
-        if (node["step"] is JsonValue step && step.TryGetValue<string>(out var stepName))
+        bool crosscoderState = state.Metadata.TryGetValue("kind", out var kind) && kind == "crosscoder";
+        if (crosscoderState)
+        {
+            Rename(node, "l1_coefficient", "sparsity_coefficient");
+            Rename(node, "l1_warmup_steps", "sparsity_warmup_steps");
+        }
+        if (crosscoderState && node["step"] is JsonValue step && step.TryGetValue<string>(out var stepName))
         {
             node.Remove("step");
             if (!Enum.TryParse<TrainingStepKind>(stepName, ignoreCase: true, out var stepKind))
                 throw new SaeSharpException($"'{stepName}' is not a training step kind", state.Path, "step");
             node["step_kind"] = (int)stepKind;
         }
-        // Fields the old config did not have (dense_frequency) take TrainConfig's documented default: the
-        // source-generated deserializer sets a missing init-only property to default(T) (0), not to its initializer.
+        // Fields a config lacks (an old crosscoder's dense_frequency; a field added after the run was written) take
+        // TrainConfig's documented default: the source-generated deserializer sets a missing init-only property to
+        // default(T) (0), not to its initializer.
         var defaults = JsonSerializer.SerializeToNode(new TrainConfig(), SaeSharpJsonContext.Default.TrainConfig) as JsonObject;
         foreach (var (key, value) in defaults ?? [])
         {
