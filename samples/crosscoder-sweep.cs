@@ -13,6 +13,7 @@
 //
 // Hosts come from --cache, by default $XDG_CACHE_HOME/saesharp/hosts (~/.cache when unset) as for the tool, and are
 // trained there when missing (about 2 minutes each on 2 cores).
+using SaeSharp.Training;
 using System.Diagnostics;
 using System.Globalization;
 using SaeSharp.Crosscoders;
