@@ -1,7 +1,7 @@
 using SaeSharp.Throughput;
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
+using SaeSharp.Cli.Output;
 using SaeSharp.Training.Fused;
 
 namespace SaeSharp.Cli.Commands;
@@ -40,13 +40,15 @@ internal static class BenchCommand
                     var crosscoderShape = new CrosscoderThroughputShape(r.GetValue(sources), Given(d, realistic.D), Given(m, realistic.L),
                         Given(k, realistic.K), Given(batch, realistic.Batch));
                     var crosscoderReport = CrosscoderThroughput.Run(crosscoderShape, reps, includeAutograd: true, profile: r.GetValue(profile), deadFraction: r.GetValue(deadFraction));
-                    Console.Out.WriteLine(r.GetValue(json) ? ToJson(crosscoderReport) : ToText(crosscoderReport));
+                    if (r.GetValue(json)) CliJson.Print(CrosscoderBenchOutput.From(crosscoderReport), CliJsonContext.Default.CrosscoderBenchOutput);
+                    else Console.Out.WriteLine(ToText(crosscoderReport));
                     return Task.FromResult(0);
                 }
                 var shape = new ThroughputShape(r.GetValue(d), r.GetValue(m), r.GetValue(k), r.GetValue(batch));
                 shape.Validate();
                 var report = ThroughputRunner.Run(shape, reps, includeAutograd: true, profile: r.GetValue(profile), gemmSize: r.GetValue(gemm));
-                Console.Out.WriteLine(r.GetValue(json) ? ToJson(report) : ToText(report));
+                if (r.GetValue(json)) CliJson.Print(BenchOutput.From(report), CliJsonContext.Default.BenchOutput);
+                else Console.Out.WriteLine(ToText(report));
                 return Task.FromResult(0);
             }
             catch (SaeSharpException e)
@@ -56,58 +58,6 @@ internal static class BenchCommand
             }
         });
         return command;
-    }
-
-    internal static string ToJson(ThroughputReport report)
-    {
-        var fields = new Dictionary<string, object?>
-        {
-            ["d"] = report.D, ["m"] = report.M, ["k"] = report.K, ["batch"] = report.Batch,
-            ["tokens_per_s_fused"] = Math.Round(report.TokensPerSecondFused, 1),
-            ["tokens_per_s_autograd"] = Math.Round(report.TokensPerSecondAutograd, 1),
-            ["gemm_gflops"] = Math.Round(report.GemmGflops, 2),
-            ["ceiling_tokens_per_s"] = Math.Round(report.CeilingTokensPerSecond, 1),
-            ["fraction_of_ceiling"] = Math.Round(report.FractionOfCeiling, 4),
-            ["speedup_fused_over_autograd"] = Math.Round(report.SpeedupOverAutograd, 2),
-            ["encoder_gemm_gflops"] = Math.Round(report.EncoderGemmGflops, 2),
-            ["fused_step_ms"] = Math.Round(report.FusedStepMs, 3),
-            ["autograd_step_ms"] = Math.Round(report.AutogradStepMs, 2),
-            ["encoder_gemm_ms"] = Math.Round(report.EncoderGemmMs, 2),
-            ["threads"] = report.Threads,
-            ["load_average_before"] = report.LoadAverageBefore,
-            ["load_average_after"] = report.LoadAverageAfter,
-        };
-        if (report.Profile is { } parts)
-            fields["profile_ms"] = parts.ToDictionary(p => p.Part, p => Math.Round(p.Milliseconds, 2));
-        return JsonSerializer.Serialize(fields);
-    }
-
-    internal static string ToJson(CrosscoderThroughputReport report)
-    {
-        var shape = report.Shape;
-        var fields = new Dictionary<string, object?>
-        {
-            ["kind"] = "crosscoder", ["sources"] = shape.Sources, ["d"] = shape.D, ["m"] = shape.L, ["k"] = shape.K, ["batch"] = shape.Batch,
-            ["dead_fraction"] = report.DeadFraction,
-            ["tokens_per_s_fused"] = Math.Round(report.TokensPerSecondFused, 1),
-            ["tokens_per_s_fused_dense_encoder_grad"] = Math.Round(report.TokensPerSecondFusedDenseEncoder, 1),
-            ["tokens_per_s_autograd"] = Math.Round(report.TokensPerSecondAutograd, 1),
-            ["ceiling_tokens_per_s"] = Math.Round(report.CeilingTokensPerSecond, 1),
-            ["encoder_gemm_gflop"] = Math.Round(report.EncoderGemmGflop, 3),
-            ["encoder_gemm_gflops"] = Math.Round(report.EncoderGemmGflops, 2),
-            ["fraction_of_ceiling"] = Math.Round(report.TokensPerSecondFused / report.CeilingTokensPerSecond, 4),
-            ["speedup_fused_over_autograd"] = Math.Round(report.TokensPerSecondFused / report.TokensPerSecondAutograd, 2),
-            ["fused_step_ms"] = Math.Round(report.FusedStepMs, 3),
-            ["fused_dense_encoder_grad_step_ms"] = Math.Round(report.FusedDenseEncoderStepMs, 3),
-            ["autograd_step_ms"] = Math.Round(report.AutogradStepMs, 2),
-            ["encoder_gemm_ms"] = Math.Round(report.EncoderGemmMs, 3),
-            ["threads"] = report.Threads,
-            ["load_average_before"] = report.LoadAverageBefore,
-            ["load_average_after"] = report.LoadAverageAfter,
-        };
-        if (report.Profile is { } parts)
-            fields["profile_ms"] = parts.ToDictionary(p => p.Part, p => Math.Round(p.Milliseconds, 3));
-        return JsonSerializer.Serialize(fields);
     }
 
     static string ToText(CrosscoderThroughputReport r)

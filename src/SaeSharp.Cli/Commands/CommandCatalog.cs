@@ -5,6 +5,15 @@ namespace SaeSharp.Cli.Commands;
 /// <summary>Every top-level command of the tool, one line each (each command lives in its own file).</summary>
 internal static class CommandCatalog
 {
+    /// <summary>The tool's root command with every command below it (what <c>Program</c> runs; tests parse with it in-process).</summary>
+    public static RootCommand Root()
+    {
+        var root = new RootCommand("saesharp: sparse autoencoders and crosscoders on language-model activations.");
+        foreach (var command in All())
+            root.Subcommands.Add(command);
+        return root;
+    }
+
     public static IEnumerable<Command> All()
     {
         yield return DemoCommand.Create();

@@ -1,9 +1,8 @@
 using SaeSharp.IO;
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using SaeSharp.Cli.Internals;
+using SaeSharp.Cli.Output;
 using SaeSharp.Cli.Reporting;
 using SaeSharp.Crosscoders;
 using SaeSharp.Harvest.Store;
@@ -64,67 +63,22 @@ internal static class CrosscoderCommand
             }.Validate();
             var demo = await ConsoleProgress.RunAsync("crosscoder demo", asJson, reporter => Task.Run(() =>
                 CrosscoderDemo.Run(options, new StageProgress(reporter, CrosscoderDemo.StageCount(options)), cancellationToken)));
-            var summary = Summary(demo);
+            var summary = CrosscoderDemoSummary.From(demo);
             if (outDir is not null)
             {
                 Directory.CreateDirectory(outDir);
-                AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+                CliJson.WriteFile(Path.Combine(outDir, "summary.json"), summary, CliJsonContext.Default.CrosscoderDemoSummary);
                 var report = ModelDiffSection.Append(new HtmlReport("SaeSharp crosscoder demo"), demo);
                 AtomicFile.WriteAllText(Path.Combine(outDir, "report.html"), report.Render());
-                summary["out"] = Path.GetFullPath(outDir);
+                summary = summary with { Out = Path.GetFullPath(outDir) };
             }
             if (asJson)
-                CommandRunner.PrintJson(summary);
+                CliJson.Print(summary, CliJsonContext.Default.CrosscoderDemoSummary);
             else
                 Console.Out.WriteLine(HumanSummary(demo, outDir));
             return 0;
         }));
         return command;
-    }
-
-    private static JsonObject Summary(CrosscoderDemoResult demo)
-    {
-        var models = new JsonArray();
-        foreach (var m in demo.Models)
-            models.Add(new JsonObject
-            {
-                ["name"] = m.Name, ["description"] = m.Description, ["key_frequencies"] = new JsonArray(m.KeyFrequencies.Select(f => (JsonNode)f).ToArray()),
-                ["hook_key_frequencies"] = new JsonArray(m.HookKeyFrequencies.Select(f => (JsonNode)f).ToArray()),
-                ["accuracy"] = m.Accuracy, ["from_cache"] = m.FromCache,
-            });
-        var summary = new JsonObject { ["models"] = models, ["hook"] = demo.Options.Hook };
-        foreach (var score in demo.Crosscoders)
-        {
-            var confusion = new JsonObject { ["order"] = new JsonArray("shared", "a_only", "b_only") };
-            var rows = new JsonArray();
-            for (int t = 0; t < 3; t++)
-                rows.Add(new JsonArray(Enumerable.Range(0, 3).Select(c => (JsonNode)score.Confusion[t, c]).ToArray()));
-            confusion["truth_by_predicted"] = rows;
-            summary[score.Name] = new JsonObject
-            {
-                ["models"] = new JsonArray(score.ModelA, score.ModelB),
-                ["sparsity"] = score.Sparsity.ToString(),
-                ["accuracy"] = double.IsNaN(score.Accuracy) ? null : score.Accuracy,
-                ["confusion"] = confusion,
-                ["scored_latents"] = score.Scored,
-                ["accuracy_embedding_truth"] = double.IsNaN(score.EmbeddingTruthAccuracy) ? null : score.EmbeddingTruthAccuracy,
-                ["scored_latents_embedding_truth"] = score.EmbeddingTruthScored,
-                ["dominated_latents"] = score.Dominated,
-                ["live_latents"] = score.Live,
-                ["shared"] = score.Diff.Count(Crosscoders.Analysis.LatentClass.Shared),
-                ["a_only"] = score.Diff.Count(Crosscoders.Analysis.LatentClass.AOnly),
-                ["b_only"] = score.Diff.Count(Crosscoders.Analysis.LatentClass.BOnly),
-                ["only_look_exclusive"] = score.Diff.Latents.Count(l => l.OnlyLooksExclusive),
-                ["relative_norm_histogram"] = new JsonArray(score.Diff.HistogramCounts.Select(c => (JsonNode)c).ToArray()),
-                ["fvu"] = new JsonArray(score.Fvu.Select(f => (JsonNode)f).ToArray()),
-                ["l0"] = score.L0,
-                ["training_seconds"] = Math.Round(score.TrainingSeconds, 1),
-            };
-        }
-        if (!double.IsNaN(demo.StudentAgreement)) summary["student_agreement"] = demo.StudentAgreement;
-        summary["dominance_threshold"] = demo.Options.DominanceThreshold;
-        summary["elapsed_s"] = Math.Round(demo.TotalSeconds, 1);
-        return summary;
     }
 
     private static string HumanSummary(CrosscoderDemoResult demo, string? outDir)
@@ -218,17 +172,10 @@ internal static class CrosscoderCommand
                     return CommandRunner.Cancelled;
                 }
                 var m = trained.FinalMetrics;
-                var report = new JsonObject
-                {
-                    ["steps"] = m.Step, ["tokens"] = m.Tokens, ["loss"] = m.Loss, ["fvu"] = m.Fvu,
-                    ["source_fvu"] = new JsonArray(m.SourceFvu.Select(f => (JsonNode)f).ToArray()),
-                    ["l0"] = m.L0, ["dead_fraction"] = m.DeadFraction,
-                    ["source_scales"] = new JsonArray(trained.SourceScales.Select(s => (JsonNode)s).ToArray()),
-                    ["elapsed_s"] = Math.Round((DateTime.UtcNow - started).TotalSeconds, 2),
-                };
-                if (trained.OutputDirectory is not null) report["out"] = Path.GetFullPath(trained.OutputDirectory);
-                if (asJson) CommandRunner.PrintJson(report);
-                else Console.Out.WriteLine(string.Join("\n", report.Select(kv => $"{kv.Key,-14} {kv.Value?.ToJsonString()}")));
+                var report = CrosscoderTrainOutput.From(trained.FinalMetrics, trained.SourceScales, (DateTime.UtcNow - started).TotalSeconds,
+                    trained.OutputDirectory is null ? null : Path.GetFullPath(trained.OutputDirectory));
+                if (asJson) CliJson.Print(report, CliJsonContext.Default.CrosscoderTrainOutput);
+                else Console.Out.WriteLine(CliJson.Lines(report, CliJsonContext.Default.CrosscoderTrainOutput, nameWidth: 14, withArrays: true));
                 return 0;
             }
         }));

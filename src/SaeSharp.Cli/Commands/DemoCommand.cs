@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using SaeSharp.Cli.Internals;
+using SaeSharp.Cli.Output;
 using SaeSharp.Cli.Reporting;
 using SaeSharp.Testbeds.Demos;
 
@@ -35,10 +36,10 @@ internal static class DemoCommand
             using var demo = await ConsoleProgress.RunAsync("demo", asJson, progress => SaeDemo.RunAsync(options,
                 new SyncProgress<SaeDemoProgress>(d => progress.Report(new ConsoleProgress.Update(d.Done, d.Total, d.Status is null ? d.Stage : $"{d.Stage} {d.Status}"))),
                 cancellationToken));
-            var summary = DemoReport.Summary(demo, clock.Elapsed.TotalSeconds);
+            var summary = DemoSummary.From(demo, clock.Elapsed.TotalSeconds);
             DemoReport.Write(demo, summary, directory);
             if (asJson)
-                CommandRunner.PrintJson(summary);
+                CliJson.Print(summary, CliJsonContext.Default.DemoSummary);
             else
                 Console.Out.WriteLine(
                     $"""

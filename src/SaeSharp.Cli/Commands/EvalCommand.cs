@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
 using SaeSharp.Cli.Internals;
+using SaeSharp.Cli.Output;
 using SaeSharp.Evaluation;
 using SaeSharp.IO;
 
@@ -28,26 +28,13 @@ internal static class EvalCommand
             if (source.RowCount is null)
                 source.Seek(1L << 50);
             var metrics = SaeEvaluator.Evaluate(sae, source, result.GetValue(batches), result.GetValue(batchSize));
-            var report = new JsonObject
-            {
-                ["sae"] = Path.GetFullPath(directory),
-                ["architecture"] = SaeCheckpoint.ArchitectureName(sae.Config.Architecture),
-                ["d_in"] = sae.InputDim,
-                ["d_sae"] = sae.LatentCount,
-                ["rows"] = metrics.Rows,
-                ["mse"] = metrics.Mse,
-                ["fvu"] = metrics.Fvu,
-                ["l0"] = metrics.L0,
-                ["dead_fraction"] = metrics.DeadFraction,
-                ["dense_fraction"] = metrics.DenseFraction,
-                ["cosine_similarity"] = metrics.CosineSimilarity,
-            };
-            if (source is Training.SyntheticActivationSource synthetic)
-                report["recovered_fraction"] = synthetic.RecoveredFraction(sae.DecoderWeights);
+            double? recovered = source is Training.SyntheticActivationSource synthetic ? synthetic.RecoveredFraction(sae.DecoderWeights) : null;
+            var report = EvalOutput.From(Path.GetFullPath(directory), SaeCheckpoint.ArchitectureName(sae.Config.Architecture), sae.InputDim, sae.LatentCount,
+                metrics, recovered);
             if (result.GetValue(json))
-                CommandRunner.PrintJson(report);
+                CliJson.Print(report, CliJsonContext.Default.EvalOutput);
             else
-                Console.Out.WriteLine(string.Join("\n", report.Select(kv => $"{kv.Key,-20} {kv.Value}")));
+                Console.Out.WriteLine(CliJson.Lines(report, CliJsonContext.Default.EvalOutput, nameWidth: 20));
             return Task.FromResult(0);
         }));
         return command;

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace SaeSharp.Cli.Commands;
 
 /// <summary>
@@ -10,6 +8,4 @@ internal static class HarvestCli
 {
     /// <summary>Runs a synchronous handler body for CommandRunner.RunAsync; its errors surface there in the tool's terms.</summary>
     public static Task<int> Sync(Func<int> body) => Task.FromResult(body());
-
-    public static JsonArray Array<T>(IEnumerable<T> items, Func<T, JsonNode?> map) => new(items.Select(map).ToArray());
 }

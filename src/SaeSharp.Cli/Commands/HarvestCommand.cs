@@ -1,6 +1,6 @@
 using System.CommandLine;
 using SaeSharp.Cli.Internals;
-using System.Text.Json.Nodes;
+using SaeSharp.Cli.Output;
 using SaeSharp.Harvest;
 using SaeSharp.Harvest.Corpus;
 using SaeSharp.Harvest.Onnx;
@@ -97,16 +97,7 @@ internal static class HarvestCommand
             }
             if (r.GetValue(json))
             {
-                CommandRunner.PrintJson(new JsonObject
-                {
-                    ["store"] = result.StorePath,
-                    ["rows"] = result.Rows,
-                    ["hooks"] = HarvestCli.Array(result.Hooks, h => JsonValue.Create(h)),
-                    ["shards"] = result.Shards,
-                    ["resumed"] = result.Resumed,
-                    ["seconds"] = Math.Round(result.Seconds, 3),
-                    ["tokens_per_second"] = result.Seconds > 0 ? Math.Round(result.TokensThisRun / result.Seconds, 1) : null,
-                });
+                CliJson.Print(HarvestOutput.From(result), CliJsonContext.Default.HarvestOutput);
             }
             else
             {

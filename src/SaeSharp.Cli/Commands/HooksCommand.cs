@@ -1,6 +1,6 @@
 using System.CommandLine;
 using SaeSharp.Cli.Internals;
-using System.Text.Json.Nodes;
+using SaeSharp.Cli.Output;
 using SaeSharp.Harvest.Onnx;
 
 namespace SaeSharp.Cli.Commands;
@@ -26,21 +26,8 @@ internal static class HooksCommand
             var width = distinct.Select((h, i) => (h.TensorName, host.HookWidths[i])).ToDictionary(x => x.TensorName, x => x.Item2);
             if (r.GetValue(json))
             {
-                CommandRunner.PrintJson(new JsonObject
-                {
-                    ["model"] = graph.SourcePath,
-                    ["vocab_size"] = host.VocabSize,
-                    ["layers"] = hooks.Max(h => h.Layer) + 1,
-                    ["inputs"] = HarvestCli.Array(graph.Inputs, i => JsonValue.Create(i.Name)),
-                    ["hooks"] = HarvestCli.Array(hooks, h => new JsonObject
-                    {
-                        ["name"] = h.Name,
-                        ["tensor"] = h.TensorName,
-                        ["layer"] = h.Layer,
-                        ["kind"] = h.Kind,
-                        ["shape"] = new JsonArray("batch", "sequence", width[h.TensorName]),
-                    }),
-                });
+                CliJson.Print(new HooksOutput(graph.SourcePath, host.VocabSize, hooks.Max(h => h.Layer) + 1, graph.Inputs.Select(i => i.Name).ToArray(),
+                    hooks.Select(h => HookOutput.From(h, width[h.TensorName])).ToArray()), CliJsonContext.Default.HooksOutput);
             }
             else
             {

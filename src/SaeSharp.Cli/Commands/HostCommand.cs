@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json.Nodes;
 using SaeSharp.Cli.Internals;
+using SaeSharp.Cli.Output;
 using SaeSharp.Harvest.Onnx;
 using SaeSharp.Hosts;
 using SaeSharp.Testbeds.ModularAddition;
@@ -45,26 +45,10 @@ internal static class HostCommand
 
             using var trained = await ConsoleProgress.RunAsync("train-modadd", quiet: false, progress => Task.Run(() =>
                 ModAddCache.LoadOrTrain(config, folder, result.GetValue(retrain), new LogProgress(progress, config.MaxSteps), cancellationToken)));
-            var report = new JsonObject
-            {
-                ["p"] = config.P,
-                ["seed"] = config.Seed,
-                ["train_fraction"] = config.TrainFraction,
-                ["train_acc"] = trained.TrainAccuracy,
-                ["test_acc"] = trained.TestAccuracy,
-                ["steps"] = trained.Steps,
-                ["steps_to_memorize"] = trained.StepsToMemorize,
-                ["steps_to_generalize"] = trained.StepsToGeneralize,
-                ["key_frequencies"] = new JsonArray(trained.KeyFrequencies.Frequencies.Select(k => (JsonNode)k).ToArray()),
-                ["key_frequency_norm_fraction"] = trained.KeyFrequencies.Explained,
-                ["training_seconds"] = Math.Round(trained.TrainingTime.TotalSeconds, 1),
-                ["training_cpu_seconds"] = Math.Round(trained.TrainingCpuTime.TotalSeconds, 1),
-                ["from_cache"] = trained.FromCache,
-                ["model_dir"] = Path.GetFullPath(folder),
-            };
+            var report = HostTrainOutput.From(trained, Path.GetFullPath(folder));
             if (asJson)
             {
-                CommandRunner.PrintJson(report);
+                CliJson.Print(report, CliJsonContext.Default.HostTrainOutput);
             }
             else
             {
@@ -98,19 +82,12 @@ internal static class HostCommand
             CommandRunner.EnsureWritable(outPath, result.GetValue(force), "output file");
             using var host = HostTransformer.LoadFolder(result.GetValue(model)!);
             OnnxExporter.Export(host, outPath);
-            var report = new JsonObject
-            {
-                ["onnx"] = Path.GetFullPath(outPath),
-                ["bytes"] = new FileInfo(outPath).Length,
-                ["opset"] = OnnxExporter.Opset,
-                ["layers"] = host.Config.LayerCount,
-                ["input"] = OnnxExporter.InputName,
-                ["output"] = OnnxExporter.OutputName,
-            };
+            var report = new HostExportOutput(Path.GetFullPath(outPath), new FileInfo(outPath).Length, OnnxExporter.Opset, host.Config.LayerCount,
+                OnnxExporter.InputName, OnnxExporter.OutputName);
             if (result.GetValue(json))
-                CommandRunner.PrintJson(report);
+                CliJson.Print(report, CliJsonContext.Default.HostExportOutput);
             else
-                Console.Out.WriteLine($"wrote {report["onnx"]} ({report["bytes"]} bytes, opset {OnnxExporter.Opset})");
+                Console.Out.WriteLine($"wrote {report.Onnx} ({report.Bytes} bytes, opset {report.Opset})");
             return Task.FromResult(0);
         }));
         return command;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using SaeSharp.Cli.Internals;
-using System.Text.Json.Nodes;
+using SaeSharp.Cli.Output;
 using SaeSharp.Harvest.Store;
 
 namespace SaeSharp.Cli.Commands;
@@ -26,35 +26,16 @@ internal static class StoreCommand
         command.SetAction((ParseResult r, CancellationToken _) => CommandRunner.RunAsync(() => HarvestCli.Sync(() =>
         {
             using var s = ActivationStore.Open(r.GetValue(store)!);
-            var norms = s.Hooks.Select((_, i) => s.MeanNorm(i)).ToArray();
-            var widths = s.Hooks.Select(h => h.D).Distinct().ToArray();
-            string dtype = s.DType == StoreDType.F16 ? "f16" : "f32";
+            var summary = StoreInspectOutput.From(s);
             if (r.GetValue(json))
             {
-                CommandRunner.PrintJson(new JsonObject
-                {
-                    ["path"] = s.Path,
-                    ["rows"] = s.Rows,
-                    ["d"] = widths.Length == 1 ? widths[0] : null,
-                    ["dtype"] = dtype,
-                    ["bytes"] = s.ShardBytes,
-                    ["shards"] = s.ShardCount,
-                    ["rows_per_shard"] = s.RowsPerShard,
-                    ["context_length"] = s.ContextLength,
-                    ["complete"] = s.Complete,
-                    ["model"] = s.Model.File,
-                    ["hooks"] = HarvestCli.Array(s.Hooks.Select((h, i) => (h, i)), x => new JsonObject
-                    {
-                        ["name"] = x.h.Name, ["aliases"] = HarvestCli.Array(x.h.Aliases ?? [], a => JsonValue.Create(a)),
-                        ["tensor"] = x.h.TensorName, ["d"] = x.h.D, ["mean_norm"] = norms[x.i],
-                    }),
-                });
+                CliJson.Print(summary, CliJsonContext.Default.StoreInspectOutput);
             }
             else
             {
-                Console.Out.WriteLine($"{s.Path}: {s.Rows} rows, {dtype}, {s.ShardBytes} bytes in {s.ShardCount} shards{(s.Complete ? "" : " (incomplete: resume the harvest)")}");
-                for (int i = 0; i < s.Hooks.Count; i++)
-                    Console.Out.WriteLine($"  {s.Hooks[i].Name}  d={s.Hooks[i].D}  mean norm {norms[i]:G6}  ({s.Hooks[i].TensorName})");
+                Console.Out.WriteLine($"{summary.Path}: {summary.Rows} rows, {summary.Dtype}, {summary.Bytes} bytes in {summary.Shards} shards{(summary.Complete ? "" : " (incomplete: resume the harvest)")}");
+                foreach (var h in summary.Hooks)
+                    Console.Out.WriteLine($"  {h.Name}  d={h.D}  mean norm {h.MeanNorm:G6}  ({h.Tensor})");
             }
             return 0;
         })));

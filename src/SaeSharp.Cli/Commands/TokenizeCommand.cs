@@ -1,6 +1,6 @@
 using System.CommandLine;
 using SaeSharp.Cli.Internals;
-using System.Text.Json.Nodes;
+using SaeSharp.Cli.Output;
 using SaeSharp.Harvest.Tokenization;
 
 namespace SaeSharp.Cli.Commands;
@@ -23,7 +23,8 @@ internal static class TokenizeCommand
             var path = Path.GetFullPath(r.GetValue(textFile)!);
             if (!File.Exists(path)) throw new SaeSharpException("text file not found", path, "--text-file");
             var ids = bpe.Encode(File.ReadAllText(path));
-            Console.Out.WriteLine(new JsonArray(ids.Select(i => (JsonNode)JsonValue.Create(i)).ToArray()).ToJsonString());
+            // One line however long the text: the ids are a list, not a record to read.
+            Console.Out.WriteLine(CliJson.SerializeCompact(ids, CliJsonContext.Default.Int32Array));
             return 0;
         })));
         return command;

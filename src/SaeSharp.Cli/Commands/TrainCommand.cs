@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json.Nodes;
 using SaeSharp.Cli.Internals;
+using SaeSharp.Cli.Output;
 using SaeSharp.Evaluation;
 using SaeSharp.Training;
 
@@ -93,9 +93,9 @@ internal static class TrainCommand
                 }
                 var report = Report(trained, source, (DateTime.UtcNow - started).TotalSeconds);
                 if (asJson)
-                    CommandRunner.PrintJson(report);
+                    CliJson.Print(report, CliJsonContext.Default.TrainOutput);
                 else
-                    Console.Out.WriteLine(string.Join("\n", report.Where(kv => kv.Value is JsonValue).Select(kv => $"{kv.Key,-20} {kv.Value}")));
+                    Console.Out.WriteLine(CliJson.Lines(report, CliJsonContext.Default.TrainOutput, nameWidth: 20));
                 return 0;
             }
         }));
@@ -111,32 +111,15 @@ internal static class TrainCommand
         _ => throw new SaeSharpException($"unknown architecture \"{name}\" (topk, batchtopk, jumprelu, relu)", field: "--arch"),
     };
 
-    private static JsonObject Report(TrainResult trained, IActivationSource source, double elapsedSeconds)
+    private static TrainOutput Report(TrainResult trained, IActivationSource source, double elapsedSeconds)
     {
-        var final = trained.FinalMetrics;
-        var report = new JsonObject
-        {
-            ["steps"] = final.Step,
-            ["tokens"] = final.Tokens,
-            ["train_loss"] = final.Loss,
-            ["train_fvu"] = final.Fvu,
-        };
         // Held-out evaluation: rows after everything the run consumed (synthetic sources are endless).
         if (source.RowCount is null)
             source.Seek(source.Position + (1L << 32));
-        var eval = SaeEvaluator.Evaluate(trained.Sae, source, batches: 4, batchSize: 4096, activationScale: trained.ActivationScale);
-        report["mse"] = eval.Mse;
-        report["fvu"] = eval.Fvu;
-        report["l0"] = eval.L0;
-        report["dead_fraction"] = final.DeadFraction;
-        report["dense_fraction"] = final.DenseFraction;
-        report["cosine_similarity"] = eval.CosineSimilarity;
-        if (source is SyntheticActivationSource synthetic)
-            report["recovered_fraction"] = synthetic.RecoveredFraction(trained.Sae.DecoderWeights);
-        report["activation_scale"] = trained.ActivationScale;
-        report["elapsed_s"] = Math.Round(elapsedSeconds, 2);
-        if (trained.OutputDirectory is not null) report["out"] = Path.GetFullPath(trained.OutputDirectory);
-        return report;
+        var heldOut = SaeEvaluator.Evaluate(trained.Sae, source, batches: 4, batchSize: 4096, activationScale: trained.ActivationScale);
+        double? recovered = source is SyntheticActivationSource synthetic ? synthetic.RecoveredFraction(trained.Sae.DecoderWeights) : null;
+        return TrainOutput.From(trained.FinalMetrics, heldOut, recovered, trained.ActivationScale, elapsedSeconds,
+            trained.OutputDirectory is null ? null : Path.GetFullPath(trained.OutputDirectory));
     }
 
     private sealed class ProgressAdapter(IProgress<ConsoleProgress.Update> inner) : IProgress<TrainProgress>

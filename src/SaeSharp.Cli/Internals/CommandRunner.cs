@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-
 namespace SaeSharp.Cli.Internals;
 
 /// <summary>
@@ -64,10 +61,6 @@ internal static class CommandRunner
         if (message == e.Message[prefix.Length..] && mappedField == e.Field) return null;
         return new SaeSharpException(message, e.FilePath, mappedField, e);
     }
-
-    /// <summary>Prints one JSON object on stdout (the contract of every --json flag).</summary>
-    public static void PrintJson(JsonObject json) =>
-        Console.Out.WriteLine(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 
     /// <summary>Rejects an output folder that already holds something unless --force was given.</summary>
     public static void EnsureWritable(string path, bool force, string what)

@@ -1,7 +1,6 @@
 using SaeSharp.IO;
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using SaeSharp.Cli.Output;
 using SaeSharp.Testbeds.Demos;
 
 namespace SaeSharp.Cli.Reporting;
@@ -9,73 +8,7 @@ namespace SaeSharp.Cli.Reporting;
 /// <summary>Writes the demo's <c>report.html</c> (figures embedded) and <c>summary.json</c>.</summary>
 internal static class DemoReport
 {
-    public static JsonObject Summary(SaeDemoResult r, double totalSeconds)
-    {
-        var host = r.Host;
-        var truth = r.GroundTruth;
-        return new JsonObject
-        {
-            ["host"] = new JsonObject
-            {
-                ["p"] = host.Config.P,
-                ["seed"] = host.Config.Seed,
-                ["train_fraction"] = host.Config.TrainFraction,
-                ["train_acc"] = host.TrainAccuracy,
-                ["test_acc"] = host.TestAccuracy,
-                ["steps"] = host.Steps,
-                ["steps_to_memorize"] = host.StepsToMemorize,
-                ["steps_to_generalize"] = host.StepsToGeneralize,
-                ["key_frequencies"] = new JsonArray(host.KeyFrequencies.Frequencies.Select(f => (JsonNode)f).ToArray()),
-                ["key_frequencies_explained"] = host.KeyFrequencies.Explained,
-                ["from_cache"] = host.FromCache,
-                ["training_seconds"] = Math.Round(host.TrainingTime.TotalSeconds, 1),
-            },
-            ["harvest"] = new JsonObject
-            {
-                ["onnx"] = Path.GetFileName(r.OnnxPath),
-                ["hook"] = SaeDemoOptions.Hook,
-                ["store_rows"] = r.StoreRows,
-                ["rows_at_equals"] = host.Config.P * host.Config.P,
-                ["onnx_vs_torchsharp_max_abs_diff"] = r.OnnxVersusTorchMaxAbsDiff,
-            },
-            ["sae"] = new JsonObject
-            {
-                ["architecture"] = "topk",
-                ["latents"] = r.GroundTruth.LiveLatents.Count == 0 ? 0 : r.LatentFiringFractions.Length,
-                ["k"] = (int)Math.Round(r.L0PerInput.Max()),
-                ["steps"] = r.SaeCurve.Count == 0 ? 0 : r.SaeCurve[^1].Step,
-                ["mse"] = r.SaeEval.Mse,
-                ["fvu"] = r.SaeEval.Fvu,
-                ["l0"] = r.SaeEval.L0,
-                ["dead_fraction"] = r.SaeEval.DeadFraction,
-                ["dense_fraction"] = r.SaeEval.DenseFraction,
-                ["folder"] = Path.GetFileName(r.SaeDirectory),
-            },
-            ["ground_truth"] = new JsonObject
-            {
-                ["coverage"] = truth.Coverage,
-                ["purity"] = truth.Purity,
-                ["covered_frequencies"] = new JsonArray(truth.CoveredFrequencies.Select(f => (JsonNode)f).ToArray()),
-                ["live_latents"] = truth.LiveLatents.Count,
-                ["pure_latents"] = truth.LiveLatents.Count(l => l.Pure),
-                ["dominance_threshold"] = truth.DominanceThreshold,
-                ["median_dominant_share"] = Median(truth.LiveLatents.Select(l => l.DominantShare)),
-            },
-            ["spliced"] = new JsonObject
-            {
-                ["loss_clean"] = r.Spliced.LossClean,
-                ["loss_sae"] = r.Spliced.LossSae,
-                ["loss_zero"] = r.Spliced.LossZero,
-                ["acc_clean"] = r.Spliced.AccuracyClean,
-                ["acc_sae"] = r.Spliced.AccuracySae,
-                ["acc_zero"] = r.Spliced.AccuracyZero,
-                ["fraction_loss_recovered"] = r.Spliced.FractionRecovered,
-            },
-            ["seconds"] = new JsonObject(r.StageSeconds.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)).Append(KeyValuePair.Create("total", (JsonNode?)Math.Round(totalSeconds, 1)))),
-        };
-    }
-
-    public static void Write(SaeDemoResult r, JsonObject summary, string directory)
+    public static void Write(SaeDemoResult r, DemoSummary summary, string directory)
     {
         var host = r.Host;
         int p = host.Config.P;
@@ -123,7 +56,7 @@ internal static class DemoReport
         report.Paragraph($"For each live latent, its activation over the {p}×{p} grid of (a, b) is decomposed into 2-D Fourier components; " +
             $"its dominant frequency is the one with the largest share of the variance (the rest sits mostly in harmonics, since a sparse latent is a " +
             $"clipped wave). A latent is pure when its dominant frequency is a key frequency. Covered key frequencies: {string.Join(", ", r.GroundTruth.CoveredFrequencies)}; " +
-            $"median share of the dominant frequency: {Pct(Median(r.GroundTruth.LiveLatents.Select(l => l.DominantShare)))}.");
+            $"median share of the dominant frequency: {Pct(DemoSummary.Median(r.GroundTruth.LiveLatents.Select(l => l.DominantShare)))}.");
         foreach (var (latent, grid) in r.TopLatentGrids)
         {
             var info = r.GroundTruth.LiveLatents.First(l => l.Latent == latent);
@@ -146,13 +79,7 @@ internal static class DemoReport
         report.Facts(r.StageSeconds.Select(kv => (kv.Key, $"{kv.Value:F1} s")));
 
         AtomicFile.WriteAllText(Path.Combine(directory, "report.html"), report.Render());
-        AtomicFile.WriteAllText(Path.Combine(directory, "summary.json"), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2];
+        CliJson.WriteFile(Path.Combine(directory, "summary.json"), summary, CliJsonContext.Default.DemoSummary);
     }
 
     private static string F(double value) => value.ToString("G4", CultureInfo.InvariantCulture);

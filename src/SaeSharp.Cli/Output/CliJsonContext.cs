@@ -1,0 +1,28 @@
+using System.Text.Json.Serialization;
+using SaeSharp.Testbeds.Demos;
+
+namespace SaeSharp.Cli.Output;
+
+/// <summary>
+/// Source-generated JSON for every <c>--json</c> output of the tool (and the demos' <c>summary.json</c>): snake_case and
+/// indented like the libraries' contexts. Nulls are left out unless a property says otherwise: where a null is an
+/// answer (no vocabulary size, never generalised, nothing scored) the property carries
+/// <c>[JsonIgnore(Condition = JsonIgnoreCondition.Never)]</c> so the key is always there.
+/// </summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(BenchOutput))]
+[JsonSerializable(typeof(CrosscoderBenchOutput))]
+[JsonSerializable(typeof(EvalOutput))]
+[JsonSerializable(typeof(TrainOutput))]
+[JsonSerializable(typeof(CrosscoderTrainOutput))]
+[JsonSerializable(typeof(HooksOutput))]
+[JsonSerializable(typeof(StoreInspectOutput))]
+[JsonSerializable(typeof(int[]))]
+[JsonSerializable(typeof(HarvestOutput))]
+[JsonSerializable(typeof(HostTrainOutput))]
+[JsonSerializable(typeof(HostExportOutput))]
+[JsonSerializable(typeof(DemoSummary))]
+[JsonSerializable(typeof(CrosscoderDemoSummary))]
+[JsonSerializable(typeof(DemoModel))]
+internal sealed partial class CliJsonContext : JsonSerializerContext;

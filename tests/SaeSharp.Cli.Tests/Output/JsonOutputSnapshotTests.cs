@@ -1,0 +1,178 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using SaeSharp.Analysis;
+using SaeSharp.Cli.Commands;
+using SaeSharp.Cli.Output;
+using SaeSharp.Crosscoders;
+using SaeSharp.Crosscoders.Analysis;
+using SaeSharp.Evaluation;
+using SaeSharp.Harvest;
+using SaeSharp.Harvest.Onnx;
+using SaeSharp.Harvest.Store;
+using SaeSharp.Testbeds.Demos;
+using SaeSharp.Testbeds.ModularAddition;
+using SaeSharp.Throughput;
+using SaeSharp.Training;
+
+namespace SaeSharp.Cli.Tests.Output;
+
+/// <summary>
+/// Every <c>--json</c> output record, built from fixed library results (no command runs), against its committed snapshot;
+/// and the top-level <c>--help</c>. A failure shows both texts and how to update the snapshot.
+/// </summary>
+public sealed class JsonOutputSnapshotTests
+{
+    private static readonly CliJsonContext Json = CliJsonContext.Default;
+
+    private static TrainMetrics Metrics(params double[] sourceFvu) => new(
+        Step: 2500, Tokens: 2_560_000, LearningRate: 2e-3, Loss: 0.0875, Mse: 0.000125, Fvu: 0.0625, L0: 8, DeadFraction: 0.015625,
+        DenseFraction: 0, AuxKLoss: 0.5, SparsityLoss: 0, ElapsedSeconds: 61.5, SourceFvu: sourceFvu);
+
+    private static readonly EvalMetrics Eval = new(Rows: 16384, Mse: 0.0125, Fvu: 0.0703125, L0: 7.75, DeadFraction: 0.03125, DenseFraction: 0.001953125, CosineSimilarity: 0.96875);
+
+    [Fact]
+    public void Bench_FixedReport_MatchesSnapshot() => Snapshot.Match("bench.json", CliJson.Serialize(BenchOutput.From(new ThroughputReport(
+        D: 768, M: 16384, K: 32, Batch: 4096, Threads: 2,
+        TokensPerSecondFused: 1709.0417, TokensPerSecondAutograd: 117.5123, GemmGflops: 170.2468, EncoderGemmGflops: 161.7734,
+        CeilingTokensPerSecond: 2095.3791, FractionOfCeiling: 0.815624, SpeedupOverAutograd: 14.5433,
+        FusedStepMs: 2396.66666, AutogradStepMs: 34855.123, EncoderGemmMs: 1954.7777, LoadAverageBefore: 1.8, LoadAverageAfter: 2.05,
+        Profile: [("encode", 1201.2345), ("topk", 98.765), ("of_which_adam_renorm_all_rows", 310.5)])), Json.BenchOutput));
+
+    [Fact]
+    public void BenchCrosscoder_FixedReport_MatchesSnapshot() => Snapshot.Match("bench-crosscoder.json", CliJson.Serialize(CrosscoderBenchOutput.From(
+        new CrosscoderThroughputReport(new CrosscoderThroughputShape(2, 768, 16384, 32, 1024), Threads: 2, DeadFraction: 0.25,
+            FusedStepMs: 512.25, FusedDenseEncoderStepMs: 700.5, AutogradStepMs: 5120, EncoderGemmMs: 320.125,
+            LoadAverageBefore: 1.5, LoadAverageAfter: 1.75, Profile: null)), Json.CrosscoderBenchOutput));
+
+    [Fact]
+    public void Eval_FixedMetrics_MatchesSnapshot() => Snapshot.Match("eval.json", CliJson.Serialize(
+        EvalOutput.From("/runs/synthetic", "topk", 16, 32, Eval, recoveredFraction: 0.9375), Json.EvalOutput));
+
+    [Fact]
+    public void Train_FixedMetrics_MatchesSnapshot() => Snapshot.Match("train.json", CliJson.Serialize(
+        TrainOutput.From(Metrics(0.0625), Eval, recoveredFraction: null, activationScale: 1.25, elapsedSeconds: 63.456, outDirectory: "/runs/synthetic"),
+        Json.TrainOutput));
+
+    [Fact]
+    public void CrosscoderTrain_FixedMetrics_MatchesSnapshot() => Snapshot.Match("crosscoder-train.json", CliJson.Serialize(
+        CrosscoderTrainOutput.From(Metrics(0.05, 0.075), [1.5, 2.25], elapsedSeconds: 3.14159, outDirectory: null), Json.CrosscoderTrainOutput));
+
+    [Fact]
+    public void Hooks_FixedGraph_MatchesSnapshot() => Snapshot.Match("hooks.json", CliJson.Serialize(new HooksOutput(
+        "/models/tiny-gptneo.onnx", VocabSize: null, Layers: 2, ["input_ids", "attention_mask"],
+        [
+            HookOutput.From(new HookPoint("resid_pre.0", "/transformer/Add_output_0", 0, "resid_pre"), 48),
+            HookOutput.From(new HookPoint("resid_post.1", "/transformer/h.1/Add_1_output_0", 1, "resid_post"), 48),
+        ]), Json.HooksOutput));
+
+    [Fact]
+    public void StoreInspect_FixedStore_MatchesSnapshot() => Snapshot.Match("store-inspect.json", CliJson.Serialize(new StoreInspectOutput(
+        "/data/store", Rows: 27, D: 48, StoreInspectOutput.DTypeName(StoreDType.F32), Bytes: 5184, Shards: 1, RowsPerShard: 4096, ContextLength: 9,
+        Complete: true, Model: "tiny-gptneo.onnx",
+        [
+            StoreHookOutput.From(new StoreHook("resid_post.0", "/transformer/h.0/Add_1_output_0", 48) { Aliases = ["resid_pre.1"] }, 6.928203230275509),
+            StoreHookOutput.From(new StoreHook("resid_post.1", "/transformer/h.1/Add_1_output_0", 48), 7.5),
+        ]), Json.StoreInspectOutput));
+
+    [Fact]
+    public void Tokenize_FixedIds_MatchesSnapshot() =>
+        Snapshot.Match("tokenize.json", CliJson.SerializeCompact(new[] { 15496, 11, 995, 0, 50256 }, Json.Int32Array));
+
+    [Fact]
+    public void Harvest_FixedResult_MatchesSnapshot() => Snapshot.Match("harvest.json", CliJson.Serialize(HarvestOutput.From(
+        new HarvestResult("/data/store", Rows: 90, ["resid_post.0", "resid_post.1"], Shards: 3, Resumed: true, Seconds: 1.23456, TokensThisRun: 60)),
+        Json.HarvestOutput));
+
+    [Fact]
+    public void Harvest_NoMeasurableTime_WritesNullRate()
+    {
+        var json = CliJson.Serialize(HarvestOutput.From(new HarvestResult("/data/store", 27, ["resid_post.0"], 1, false, 0, 27)), Json.HarvestOutput);
+        Assert.Contains("\"tokens_per_second\": null", json);
+    }
+
+    [Fact]
+    public void HostTrainModAdd_FixedResult_MatchesSnapshot() => Snapshot.Match("host-train-modadd.json", CliJson.Serialize(
+        HostTrainOutput.From(Host(stepsToGeneralize: null), "/cache/saesharp/hosts/modadd-p113-seed0"), Json.HostTrainOutput));
+
+    [Fact]
+    public void HostExport_FixedFile_MatchesSnapshot() => Snapshot.Match("host-export.json", CliJson.Serialize(
+        new HostExportOutput("/runs/host.onnx", Bytes: 1_234_567, Opset: 17, Layers: 1, Input: "input_ids", Output: "logits"), Json.HostExportOutput));
+
+    [Fact]
+    public void Demo_FixedResult_MatchesSnapshot()
+    {
+        var host = Host(stepsToGeneralize: 590);
+        LatentFrequency[] live = [new(3, 0.25, 14, 0.75, true, true), new(7, 0.125, 35, 0.625, true, true), new(9, 0.0625, 2, 0.375, false, false)];
+        var result = new SaeDemoResult(
+            new SaeDemoOptions { OutputDirectory = "/runs/demo", CacheFolder = "/cache/saesharp/hosts", Quick = true }, host,
+            "/cache/saesharp/hosts/modadd-p113-seed0", "/runs/demo/host.onnx", "/runs/demo/store", StoreRows: 38307, OnnxVersusTorchMaxAbsDiff: 2.384185791015625e-06,
+            "/runs/demo/sae", [Metrics(0.125), Metrics(0.0625)], Eval,
+            new GroundTruthSummary(113, [14, 35, 41, 52], live, [14, 35], Coverage: 0.5, Purity: 0.6666666666666666, DominanceThreshold: 0.5),
+            new SplicedLoss(LossClean: 0.0125, LossSae: 0.25, LossZero: 4.75, AccuracyClean: 1, AccuracySae: 0.96875, AccuracyZero: 0.0078125),
+            L0PerInput: [7, 8, 8.4], LatentFiringFractions: [0.25, 0, 0.125, 0.0625], TopLatentGrids: [],
+            StageSeconds: new Dictionary<string, double> { ["host"] = 0.5, ["export"] = 1.25, ["harvest"] = 3.5, ["sae"] = 40.75, ["analysis"] = 2 });
+        Snapshot.Match("demo.json", CliJson.Serialize(DemoSummary.From(result, totalSeconds: 48.04), Json.DemoSummary));
+    }
+
+    [Fact]
+    public void CrosscoderDemo_FixedResult_MatchesSnapshot()
+    {
+        DemoModel[] models =
+        [
+            new("A", "seed 0", [14, 35, 41], [14, 35], 1, FromCache: true),
+            new("B", "seed 1", [4, 32, 43], [4, 43], 0.99951171875, FromCache: false),
+        ];
+        var result = new CrosscoderDemoResult(new CrosscoderDemoOptions { CacheFolder = "/cache" }, models, StudentAgreement: double.NaN,
+            [Score("l1", CrosscoderSparsity.L1, accuracy: 0.9375), Score("batchtopk", CrosscoderSparsity.BatchTopK, accuracy: double.NaN)], TotalSeconds: 123.456);
+        var summary = CrosscoderDemoSummary.From(result) with { Out = "/runs/xc" };
+        Snapshot.Match("crosscoder-demo.json", CliJson.Serialize(summary, Json.CrosscoderDemoSummary));
+    }
+
+    [Fact]
+    public void CrosscoderDemo_UnknownCrosscoderName_Throws()
+    {
+        var result = new CrosscoderDemoResult(new CrosscoderDemoOptions { CacheFolder = "/cache" }, [], double.NaN,
+            [Score("topk", CrosscoderSparsity.BatchTopK, 1)], 1);
+        Assert.Throws<InvalidOperationException>(() => CrosscoderDemoSummary.From(result));
+    }
+
+    public static TheoryData<string> HelpCommands() =>
+    [
+        "", "demo", "train", "eval", "host", "host train-modadd", "host export", "hooks", "harvest", "store", "store inspect", "store export",
+        "tokenize", "bench", "crosscoder", "crosscoder demo", "crosscoder train",
+    ];
+
+    /// <summary><c>--help</c> through the real parser, in-process, at a fixed width so the terminal does not change the text.</summary>
+    [Theory]
+    [MemberData(nameof(HelpCommands))]
+    public void Help_Command_MatchesSnapshot(string command)
+    {
+        var root = CommandCatalog.Root();
+        foreach (var help in root.Options.OfType<HelpOption>())
+            ((HelpAction)help.Action!).MaxWidth = 120;
+        using var output = new StringWriter();
+        string[] args = [.. command.Split(' ', StringSplitOptions.RemoveEmptyEntries), "--help"];
+        int code = root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = output });
+        Assert.Equal(0, code);
+        var name = command.Length == 0 ? "help.txt" : $"help-{command.Replace(' ', '-')}.txt";
+        Snapshot.Match(name, output.ToString().Replace(RootCommand.ExecutableName, "saesharp", StringComparison.Ordinal));
+    }
+
+    private static ModAddResult Host(int? stepsToGeneralize) => new(
+        Model: null!, new ModAddConfig(), Log: [], Steps: 1830, StepsToMemorize: 150, StepsToGeneralize: stepsToGeneralize,
+        TrainAccuracy: 1, TestAccuracy: 0.99951171875,
+        new FourierKeyFrequencies(113, [14, 35, 41, 52], NormFractions: [0.25, 0.25, 0.25, 0.1875], ConstantFraction: 0.0078125, Explained: 0.9375),
+        TrainingTime: TimeSpan.FromSeconds(230.04), TrainingCpuTime: TimeSpan.FromSeconds(228.96), FromCache: true);
+
+    private static DemoScore Score(string name, CrosscoderSparsity sparsity, double accuracy)
+    {
+        LatentDiff Latent(int index, LatentClass cls, bool onlyLooksExclusive) =>
+            new(index, 1, 0.5, 0.3333333333333333, 0.875, cls, 0.25, 1, 0.5, 0.125, 0.25, onlyLooksExclusive, [], []);
+        var diff = new ModelDiffResult(new ModelDiffOptions(), Rows: 12769,
+            [Latent(0, LatentClass.Shared, false), Latent(1, LatentClass.AOnly, true), Latent(2, LatentClass.BOnly, false), Latent(3, LatentClass.Dead, false)],
+            HistogramCounts: [1, 0, 1, 0, 1]);
+        return new DemoScore(name, "A", "B", sparsity, accuracy, new[,] { { 5, 1, 0 }, { 0, 3, 1 }, { 1, 0, 4 } }, Scored: 15,
+            EmbeddingTruthAccuracy: 0.8, EmbeddingTruthScored: 10, Dominated: 20, Live: 30, Fvu: [0.0625, 0.125], L0: 7.5, diff,
+            DominantFrequency: [], DominantShare: [], Frequencies: [], Steering: [], TrainingSeconds: 41.26);
+    }
+}
