@@ -25,13 +25,11 @@ public sealed class LegacyCheckpointTests(ITestOutputHelper output) : IDisposabl
     public Task SaeTrainer_ResumesOldAutogradTopKRun_BitIdenticalToOldUninterruptedRun() =>
         ResumeAndCompare("sae-topk-autograd", TrainingStepKind.Autograd, tolerance: 0);
 
-    // The fused TopK step's AuxK selection changed its internal order: the old one listed each row's dead-latent picks
-    // from a heap in descending order, the new TopKKernels.TopKPerRowAmong (a quickselect) lists the same picks in
-    // candidate order. The AuxK reconstruction and its gradients sum over those picks, and float addition is not
-    // associative, so the resumed run differs from the old one in the last bits; a tight relative tolerance holds it.
+    // The fused step's AuxK selection is now a quickselect; it sorts each row's picks largest first, the order the old
+    // heap listed them in, so the decode sums them in the same order and the resumed run matches bit for bit.
     [Fact]
-    public Task SaeTrainer_ResumesOldFusedTopKRun_WithinFloatRoundingOfOldUninterruptedRun() =>
-        ResumeAndCompare("sae-topk-fused", TrainingStepKind.Fused, tolerance: 1e-5);
+    public Task SaeTrainer_ResumesOldFusedTopKRun_BitIdenticalToOldUninterruptedRun() =>
+        ResumeAndCompare("sae-topk-fused", TrainingStepKind.Fused, tolerance: 0);
 
     [Theory]
     [InlineData("sae-topk-autograd")]

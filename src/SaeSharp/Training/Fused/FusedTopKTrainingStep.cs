@@ -141,7 +141,7 @@ public sealed class FusedTopKTrainingStep : ITrainingStep
         SparseSelection<T>? aux = null;
         if (auxK > 0)
         {
-            TopKKernels.TopKPerRowAmong(pre, bEnc, rows, latents, dead, auxK, state.Aux);
+            TopKKernels.TopKPerRowAmong(pre, bEnc, rows, latents, dead, auxK, state.Aux, descending: true);
             aux = state.Aux;
         }
         timings?.Lap(3);

@@ -43,8 +43,13 @@ internal static unsafe class TopKKernels
     /// (the dead latents, ascending), in candidate order; ties at the k-th value go to the lower latent. A quickselect for the k-th value and one
     /// pass, O(n) per row: with the default AuxK width (D/2 or S·D/2, hundreds) a k-heap would cost n·log k.
     /// A row holding NaN is flagged (<see cref="SparseSelection{T}.NonFinite"/>) and gets NaN entries (no gradient).
+    /// With <paramref name="descending"/> each row's picks are then sorted by value, largest first (k·log k): the order
+    /// the SAE's decode has always summed them in. The order changes only float rounding, but training amplifies
+    /// rounding (the demo's SAE covers 5 instead of 7 of 8 key frequencies when the order alone changes), so each
+    /// step keeps the order its earlier results were measured with.
     /// </summary>
-    public static void TopKPerRowAmong<T>(T* preBL, T* biasL, int rows, int latents, int[] candidates, int k, SparseSelection<T> selection)
+    public static void TopKPerRowAmong<T>(T* preBL, T* biasL, int rows, int latents, int[] candidates, int k, SparseSelection<T> selection,
+        bool descending = false)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int n = candidates.Length;
@@ -85,6 +90,8 @@ internal static unsafe class TopKKernels
                     T value = row[latent] + biasL[latent];
                     if (value > threshold || (value == threshold && ties-- > 0)) { latentOut[at] = latent; valueOut[at] = value; at++; }
                 }
+                if (descending)
+                    valueOut.AsSpan(b * k, k).Sort(latentOut.AsSpan(b * k, k), static (x, y) => y.CompareTo(x));
             }
             return scratch;
         }, _ => { });

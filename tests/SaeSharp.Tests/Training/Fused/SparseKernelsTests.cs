@@ -67,6 +67,11 @@ public sealed unsafe class SparseKernelsTests
             var actual = Enumerable.Range(b * k, k).Select(i => (selection.Latent[i], selection.Value[i]));
             Assert.Equal(expected, actual);
         }
+        // Sorted as the SAE's step asks for them: the full sort's order exactly.
+        var sorted = new SparseSelection<double>();
+        fixed (double* p = pre) fixed (double* b = bias) TopKKernels.TopKPerRowAmong(p, b, rows, latents, candidates, k, sorted, descending: true);
+        Assert.Equal(expectedLatent, sorted.Latent.Take(rows * k));
+        Assert.Equal(expectedValue, sorted.Value.Take(rows * k));
     }
 
     [Theory]
