@@ -38,8 +38,8 @@ public sealed class AutogradCrosscoderStep(Crosscoder crosscoder) : ITrainingSte
         using (no_grad())
         {
             var errorBSD = output.Reconstruction.sub(xBSD);
-            var squaredErrorS = errorBSD.square().sum([0, 2]).to_type(ScalarType.Float64);
-            var varianceS = xBSD.sub(xBSD.mean([0], keepdim: true)).square().sum([0, 2]).to_type(ScalarType.Float64);
+            var squaredErrorS = errorBSD.pow(HeldScalars.Two).sum([0, 2]).to_type(ScalarType.Float64);
+            var varianceS = xBSD.sub(xBSD.mean([0], keepdim: true)).pow(HeldScalars.Two).sum([0, 2]).to_type(ScalarType.Float64);
             var activeBL = output.Latents.gt(0);
             var l0 = activeBL.sum(1).to_type(ScalarType.Float64).mean();
             var firedL = activeBL.sum([0]).to_type(ScalarType.Float32);
@@ -54,7 +54,7 @@ public sealed class AutogradCrosscoderStep(Crosscoder crosscoder) : ITrainingSte
     internal (CrosscoderOutput Output, Tensor AuxK, Tensor Loss) Loss(Tensor xBSD, double l1Coefficient, Tensor deadMaskL, double auxKCoefficient, int auxKLatents)
     {
         var output = crosscoder.forward(xBSD);
-        var loss = output.ReconLoss.add(output.SparsityLoss.mul(l1Coefficient));
+        var loss = output.ReconLoss.add(output.SparsityLoss.mul(l1Coefficient), HeldScalars.One);
         var auxK = zeros(1, dtype: xBSD.dtype).squeeze();
         if (crosscoder.Config.Sparsity != CrosscoderSparsity.BatchTopK || auxKCoefficient == 0)
             return (output, auxK, loss);
@@ -68,8 +68,8 @@ public sealed class AutogradCrosscoderStep(Crosscoder crosscoder) : ITrainingSte
         var (values, indices) = deadPreBL.topk(take, dim: 1);
         var auxLatentsBL = zeros_like(output.PreActivations).scatter(1, indices, values.relu());
         var auxReconBSD = auxLatentsBL.matmul(crosscoder.DecoderWeightLSD.reshape(crosscoder.LatentCount, -1)).view(b, crosscoder.SourceCount, crosscoder.InputDim);
-        auxK = auxReconBSD.sub(residualBSD).square().sum().div(b);
-        return (output, auxK, loss.add(auxK.mul(auxKCoefficient)));
+        auxK = auxReconBSD.sub(residualBSD).pow(HeldScalars.Two).sum().div(b);
+        return (output, auxK, loss.add(auxK.mul(auxKCoefficient), HeldScalars.One));
     }
 
     /// <inheritdoc />

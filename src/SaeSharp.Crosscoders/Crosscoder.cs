@@ -91,7 +91,7 @@ public sealed class Crosscoder : nn.Module<Tensor, CrosscoderOutput>
         long b = xBSD.shape[0], sd = (long)SourceCount * InputDim;
         using var flatBX = xBSD.reshape(b, sd);
         using var encoderXL = EncoderWeightSDL.reshape(sd, LatentCount);
-        return flatBX.matmul(encoderXL).add_(EncoderBiasL);
+        return flatBX.matmul(encoderXL).add_(EncoderBiasL, HeldScalars.One);
     }
 
     /// <summary>Encodes with the inference rule. x <c>[B, S, D]</c> → f <c>[B, L]</c>.</summary>
@@ -108,7 +108,7 @@ public sealed class Crosscoder : nn.Module<Tensor, CrosscoderOutput>
         using var scope = NewDisposeScope();
         long b = latentsBL.shape[0];
         var decoderLX = DecoderWeightLSD.reshape(LatentCount, (long)SourceCount * InputDim);
-        return latentsBL.matmul(decoderLX).view(b, SourceCount, InputDim).add(DecoderBiasSD).MoveToOuterDisposeScope();
+        return latentsBL.matmul(decoderLX).view(b, SourceCount, InputDim).add(DecoderBiasSD, HeldScalars.One).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -121,7 +121,7 @@ public sealed class Crosscoder : nn.Module<Tensor, CrosscoderOutput>
         var preActsBL = PreActivations(xBSD);
         var latentsBL = Activate(preActsBL, training);
         var reconBSD = Decode(latentsBL);
-        var reconLoss = reconBSD.sub(xBSD).square().sum().div(xBSD.shape[0]);
+        var reconLoss = reconBSD.sub(xBSD).pow(HeldScalars.Two).sum().div(xBSD.shape[0]);
         var sparsityLoss = Config.Sparsity == CrosscoderSparsity.L1
             ? latentsBL.mul(NormSumL()).sum().div(xBSD.shape[0])
             : zeros(1, dtype: preActsBL.dtype).squeeze();

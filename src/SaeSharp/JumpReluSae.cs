@@ -44,9 +44,10 @@ public sealed class JumpReluSae : Sae
         var thresholdL = LogThresholdL.exp();
         var (gateBL, kernelBL) = GateAndKernel(preActsBL, thresholdL);
         // Value pre·H; gradient H for pre, −(θ/ε)K for θ (the second term is zero in value).
-        var straightThroughBL = kernelBL.mul(thresholdL.detach()).div(-Bandwidth);
+        using var minusBandwidth = (-Bandwidth).ToScalar();
+        var straightThroughBL = kernelBL.mul(thresholdL.detach()).div(minusBandwidth);
         var thetaDeltaL = thresholdL.sub(thresholdL.detach());
-        return preActsBL.mul(gateBL).add(straightThroughBL.mul(thetaDeltaL)).MoveToOuterDisposeScope();
+        return preActsBL.mul(gateBL).add(straightThroughBL.mul(thetaDeltaL), HeldScalars.One).MoveToOuterDisposeScope();
     }
 
     private protected override Tensor SparsityLoss(Tensor preActsBL, Tensor latentsBL)
@@ -55,8 +56,9 @@ public sealed class JumpReluSae : Sae
         var thresholdL = LogThresholdL.exp();
         var (gateBL, kernelBL) = GateAndKernel(preActsBL, thresholdL);
         // Value H; gradient −(1/ε)K for θ, none for pre.
-        var straightThroughBL = kernelBL.div(-Bandwidth);
-        var l0BL = gateBL.add(straightThroughBL.mul(thresholdL.sub(thresholdL.detach())));
+        using var minusBandwidth = (-Bandwidth).ToScalar();
+        var straightThroughBL = kernelBL.div(minusBandwidth);
+        var l0BL = gateBL.add(straightThroughBL.mul(thresholdL.sub(thresholdL.detach())), HeldScalars.One);
         return l0BL.sum(1).mean().MoveToOuterDisposeScope();
     }
 
@@ -65,8 +67,9 @@ public sealed class JumpReluSae : Sae
     {
         using var noGrad = no_grad();
         var differenceBL = preActsBL.sub(thresholdL);
-        var gateBL = differenceBL.gt(0).to(preActsBL.dtype);
-        var kernelBL = differenceBL.abs().lt(Bandwidth / 2).to(preActsBL.dtype);
+        using var halfBandwidth = (Bandwidth / 2).ToScalar();
+        var gateBL = differenceBL.gt(HeldScalars.Zero).to(preActsBL.dtype);
+        var kernelBL = differenceBL.abs().lt(halfBandwidth).to(preActsBL.dtype);
         return (gateBL, kernelBL);
     }
 }

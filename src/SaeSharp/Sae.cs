@@ -78,7 +78,7 @@ public abstract class Sae : nn.Module<Tensor, SaeOutput>
     }
 
     /// <summary>Decodes a latent code. z <c>[B, L]</c> → x̂ <c>[B, D]</c>.</summary>
-    public Tensor Decode(Tensor latentsBL) => latentsBL.matmul(DecoderWeightLD).add_(DecoderBiasD);
+    public Tensor Decode(Tensor latentsBL) => latentsBL.matmul(DecoderWeightLD).add_(DecoderBiasD, HeldScalars.One);
 
     /// <summary>
     /// Full pass with every loss term. Uses the training rule when the module is in training mode
@@ -90,7 +90,8 @@ public abstract class Sae : nn.Module<Tensor, SaeOutput>
         var preActsBL = PreActivations(xBD);
         var latentsBL = Activate(preActsBL, training);
         var reconBD = Decode(latentsBL);
-        var reconLoss = reconBD.sub(xBD).square().sum().div(xBD.shape[0]);
+        using var rows = xBD.shape[0].ToScalar();
+        var reconLoss = reconBD.sub(xBD).pow(HeldScalars.Two).sum().div(rows);
         var sparsityLoss = SparsityLoss(preActsBL, latentsBL);
         return new SaeOutput(
             reconBD.MoveToOuterDisposeScope(), latentsBL.MoveToOuterDisposeScope(), preActsBL.MoveToOuterDisposeScope(),
@@ -137,7 +138,8 @@ public abstract class Sae : nn.Module<Tensor, SaeOutput>
     {
         using var noGrad = no_grad();
         using var normsL1 = DecoderWeightLD.norm(1, keepdim: true);
-        using var safeL1 = normsL1.clamp_min(1e-12);
+        using var tiny = 1e-12.ToScalar();
+        using var safeL1 = normsL1.clamp_min(tiny);
         DecoderWeightLD.div_(safeL1);
     }
 }

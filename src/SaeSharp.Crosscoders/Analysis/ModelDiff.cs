@@ -44,7 +44,7 @@ public static class ModelDiff
         var normBL = decB.norm(1, keepdim: false);
         var useAL = normAL.ge(normBL).unsqueeze(1);
         var directionLD = where(useAL, decA, decB);
-        var directionSquaredL = directionLD.square().sum(1);
+        var directionSquaredL = directionLD.pow(HeldScalars.Two).sum(1);
         var scalesS1 = tensor(sourceScales.Select(v => (float)v).ToArray()).view(1, s, 1);
 
         var firedL = zeros(l, dtype: ScalarType.Float64);
@@ -67,9 +67,9 @@ public static class ModelDiff
             var f = fCL.to_type(ScalarType.Float64);
             var residual = xCSD.sub(reconCSD).to_type(ScalarType.Float64);
             var maskCL = f.gt(0).to_type(ScalarType.Float64);
-            var f2L = f.square().sum([0]);
-            firedL.add_(maskCL.sum([0]));
-            sumF2L.add_(f2L);
+            var f2L = f.pow(HeldScalars.Two).sum([0]);
+            firedL.add_(maskCL.sum([0]), HeldScalars.One);
+            sumF2L.add_(f2L, HeldScalars.One);
             Accumulate(residual.select(1, a), decA, directionLD, f, maskCL, f2L, crossAL, energyAL);
             Accumulate(residual.select(1, b), decB, directionLD, f, maskCL, f2L, crossBL, energyBL);
             if (top > 0)
@@ -146,11 +146,11 @@ public static class ModelDiff
         var residualOnDirectionCL = residualCD.matmul(directionLD.t());
         var residualOnDecoderCL = residualCD.matmul(decoderLD.t());
         var directionDotDecoderL = directionLD.mul(decoderLD).sum(1);
-        var decoderSquaredL = decoderLD.square().sum(1);
-        crossL.add_(fCL.mul(residualOnDirectionCL).sum([0])).add_(f2L.mul(directionDotDecoderL));
-        var residualSquaredC1 = residualCD.square().sum(1, keepdim: true);
-        energyL.add_(maskCL.mul(residualSquaredC1).sum([0]))
-            .add_(fCL.mul(residualOnDecoderCL).sum([0]).mul(2))
-            .add_(f2L.mul(decoderSquaredL));
+        var decoderSquaredL = decoderLD.pow(HeldScalars.Two).sum(1);
+        crossL.add_(fCL.mul(residualOnDirectionCL).sum([0]), HeldScalars.One).add_(f2L.mul(directionDotDecoderL), HeldScalars.One);
+        var residualSquaredC1 = residualCD.pow(HeldScalars.Two).sum(1, keepdim: true);
+        energyL.add_(maskCL.mul(residualSquaredC1).sum([0]), HeldScalars.One)
+            .add_(fCL.mul(residualOnDecoderCL).sum([0]).mul(2), HeldScalars.One)
+            .add_(f2L.mul(decoderSquaredL), HeldScalars.One);
     }
 }

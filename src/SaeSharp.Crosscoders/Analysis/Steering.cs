@@ -44,11 +44,11 @@ public static class Steering
         var baseLogits = host.Forward(inputIdsBT, null);
         var hooks = new HostHooks().Replace(hookPoint, xBTD =>
         {
-            if (!lastPositionOnly) return xBTD.add(addD);
+            if (!lastPositionOnly) return xBTD.add(addD, HeldScalars.One);
             long t = xBTD.shape[1];
             var mask1T1 = zeros(1, t, 1, dtype: xBTD.dtype);
             mask1T1[0, t - 1, 0] = tensor(1f);
-            return xBTD.add(mask1T1.mul(addD));
+            return xBTD.add(mask1T1.mul(addD), HeldScalars.One);
         });
         var steeredLogits = host.Forward(inputIdsBT, hooks);
         if (lastPositionOnly)

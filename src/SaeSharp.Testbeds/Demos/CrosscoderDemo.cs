@@ -234,7 +234,7 @@ public static class CrosscoderDemo
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 var logitsNC = student.ForwardLastPosition(inputs);
-                var loss = logitsNC.sub(logitsNC.mean([1], keepdim: true)).sub(targets).square().mean();
+                var loss = logitsNC.sub(logitsNC.mean([1], keepdim: true)).sub(targets).pow(HeldScalars.Two).mean();
                 optimizer.zero_grad();
                 loss.backward();
                 optimizer.step();

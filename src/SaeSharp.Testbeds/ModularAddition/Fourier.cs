@@ -56,7 +56,7 @@ public static class Fourier
         using var scope = NewDisposeScope();
         var basis = Basis(p, ScalarType.Float64);
         var coefficientsPD = basis.matmul(embeddingPD.detach().cpu().to_type(ScalarType.Float64));
-        var energyP = coefficientsPD.square().sum(1).data<double>().ToArray();
+        var energyP = coefficientsPD.pow(HeldScalars.Two).sum(1).data<double>().ToArray();
         double total = energyP.Sum();
         int frequencyCount = (p - 1) / 2;
         var fractions = new double[frequencyCount];
@@ -91,7 +91,7 @@ public static class Fourier
         var basis = Basis(p, ScalarType.Float64);
         // Each dimension as a function over the (a, b) grid, transformed at once: B·f_d·Bᵀ for every d.
         var gridsDPP = centredND.t().reshape(-1, p, p);
-        var energyPP = basis.matmul(gridsDPP).matmul(basis.t()).square().sum([0]);
+        var energyPP = basis.matmul(gridsDPP).matmul(basis.t()).pow(HeldScalars.Two).sum([0]);
         var energy = energyPP.data<double>().ToArray();
         double total = energy.Sum();
         int frequencyCount = (p - 1) / 2;
@@ -161,7 +161,7 @@ public static class Fourier
     {
         using var coefficients = Transform2D(fPP);
         int p = (int)coefficients.shape[0], frequencyCount = (p - 1) / 2;
-        var energy = coefficients.square().data<double>().ToArray();
+        var energy = coefficients.pow(HeldScalars.Two).data<double>().ToArray();
         double total = energy.Sum();
         double Fraction(int i, int j) => total > 0 ? energy[i * p + j] / total : 0;
 

@@ -35,21 +35,21 @@ public static class SaeEvaluator
             if (activationScale != 1.0) xBD = xBD.mul(activationScale);
             var latentsBL = sae.Encode(xBD);
             var reconBD = sae.Decode(latentsBL);
-            squaredError += reconBD.sub(xBD).square().sum().item<float>();
+            squaredError += reconBD.sub(xBD).pow(HeldScalars.Two).sum().item<float>();
             var activeBL = latentsBL.ne(0);
             l0Sum += activeBL.sum().item<long>();
-            firedL.add_(activeBL.sum([0]).to(ScalarType.Float64));
+            firedL.add_(activeBL.sum([0]).to(ScalarType.Float64), HeldScalars.One);
             cosineSum += nn.functional.cosine_similarity(reconBD, xBD, dim: 1).sum().item<float>();
             var x64 = xBD.to(ScalarType.Float64);
-            sumD.add_(x64.sum([0]));
-            sumSquares += x64.square().sum().item<double>();
+            sumD.add_(x64.sum([0]), HeldScalars.One);
+            sumSquares += x64.pow(HeldScalars.Two).sum().item<double>();
             rows += xBD.shape[0];
         }
         using (firedL)
         using (sumD)
         {
             // Σ‖x − x̄‖² = Σ‖x‖² − N‖x̄‖²
-            double variance = sumSquares - sumD.square().sum().item<double>() / rows;
+            double variance = sumSquares - sumD.pow(HeldScalars.Two).sum().item<double>() / rows;
             double dead = firedL.eq(0).sum().item<long>() / (double)sae.LatentCount;
             double dense = firedL.div(rows).gt(0.1).sum().item<long>() / (double)sae.LatentCount;
             return new EvalMetrics(rows, squaredError / ((double)rows * sae.InputDim), variance > 0 ? squaredError / variance : double.NaN,

@@ -1,4 +1,5 @@
 using SaeSharp.IO;
+using SaeSharp.Internals;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -145,26 +146,28 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
         var layer = _layers[0];
         long b = inputIdsBT.shape[0], t = inputIdsBT.shape[1], v = Config.VocabSize;
         int h = Config.HeadCount, dh = Config.HeadDim;
-        var embedTVD = _wte.unsqueeze(0).add(_wpe.narrow(0, 0, t).unsqueeze(1));
+        var embedTVD = _wte.unsqueeze(0).add(_wpe.narrow(0, 0, t).unsqueeze(1), HeldScalars.One);
         var attnInTVD = Config.UseLayerNorm ? LayerNorm(embedTVD, layer.Ln1Weight!, layer.Ln1Bias!) : embedTVD;
         var kTableRF = nn.functional.linear(attnInTVD, layer.KWeight!, layer.KBias).reshape(t * v, h * dh);
         var vTableRF = nn.functional.linear(attnInTVD, layer.VWeight!, layer.VBias).reshape(t * v, h * dh);
         var qTableVF = nn.functional.linear(attnInTVD.select(0, t - 1), layer.QWeight!, layer.QBias);
-        var rowsBT = inputIdsBT.add(arange(0, t, dtype: ScalarType.Int64).mul(v).unsqueeze(0)).reshape(-1);
+        using var vocab = v.ToScalar();
+        var rowsBT = inputIdsBT.add(arange(0, t, dtype: ScalarType.Int64).mul(vocab).unsqueeze(0)).reshape(-1);
         var lastIdsB = inputIdsBT.select(1, t - 1);
         // Batched products of 1×d by d×T matrices are slow in libtorch on CPU; broadcast-multiply-sum is not.
         var kBTHd = kTableRF.index_select(0, rowsBT).view(b, t, h, dh);
         var vBTHd = vTableRF.index_select(0, rowsBT).view(b, t, h, dh);
         var qB1Hd = qTableVF.index_select(0, lastIdsB).view(b, 1, h, dh);
         var scoresBTH = kBTHd.mul(qB1Hd).sum(-1);
-        if (Config.ScaleAttention) scoresBTH = scoresBTH.mul(1.0 / Math.Sqrt(dh));
-        scoresBTH = scoresBTH.masked_fill(Mask(layer.Attention, t - 1, t).logical_not().view(1, t, 1), float.MinValue);
+        using var scale = (1.0 / Math.Sqrt(dh)).ToScalar();
+        if (Config.ScaleAttention) scoresBTH = scoresBTH.mul(scale);
+        scoresBTH = scoresBTH.masked_fill(Mask(layer.Attention, t - 1, t).logical_not().view(1, t, 1), HeldScalars.FloatMin);
         var zBF = scoresBTH.softmax(1).unsqueeze(-1).mul(vBTHd).sum(1).reshape(b, h * dh);
-        var midBD = embedTVD.select(0, t - 1).index_select(0, lastIdsB).add(nn.functional.linear(zBF, layer.OutWeight!, layer.OutBias));
+        var midBD = embedTVD.select(0, t - 1).index_select(0, lastIdsB).add(nn.functional.linear(zBF, layer.OutWeight!, layer.OutBias), HeldScalars.One);
         var mlpIn = Config.UseLayerNorm ? LayerNorm(midBD, layer.Ln2Weight!, layer.Ln2Bias!) : midBD;
         var hidden = nn.functional.linear(mlpIn, layer.FcWeight!, layer.FcBias);
         hidden = Config.Activation == HostActivation.Relu ? nn.functional.relu(hidden) : GeluNew(hidden);
-        var outBD = midBD.add(nn.functional.linear(hidden, layer.ProjWeight!, layer.ProjBias));
+        var outBD = midBD.add(nn.functional.linear(hidden, layer.ProjWeight!, layer.ProjBias), HeldScalars.One);
         return Unembed(outBD);
     }
 
@@ -323,7 +326,7 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
     {
         long t = inputIdsBT.shape[1];
         return _wte.index_select(0, inputIdsBT.reshape(-1)).reshape(inputIdsBT.shape[0], t, Config.ModelDim)
-            .add(_wpe.narrow(0, 0, t));
+            .add(_wpe.narrow(0, 0, t), HeldScalars.One);
     }
 
     private Tensor Unembed(Tensor xBTD)
@@ -343,12 +346,12 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
     {
         var attnIn = Config.UseLayerNorm ? LayerNorm(xBTD, layer.Ln1Weight!, layer.Ln1Bias!) : xBTD;
         var residBQD = queryStart == 0 ? xBTD : xBTD.narrow(1, queryStart, xBTD.shape[1] - queryStart);
-        var mid = residBQD.add(Attention(layer, attnIn, queryStart));
+        var mid = residBQD.add(Attention(layer, attnIn, queryStart), HeldScalars.One);
         if (midPoint is not null) mid = ApplyHook(hooks, midPoint, mid);
         var mlpIn = Config.UseLayerNorm ? LayerNorm(mid, layer.Ln2Weight!, layer.Ln2Bias!) : mid;
         var hidden = nn.functional.linear(mlpIn, layer.FcWeight!, layer.FcBias);
         hidden = Config.Activation == HostActivation.Relu ? nn.functional.relu(hidden) : GeluNew(hidden);
-        return mid.add(nn.functional.linear(hidden, layer.ProjWeight!, layer.ProjBias));
+        return mid.add(nn.functional.linear(hidden, layer.ProjWeight!, layer.ProjBias), HeldScalars.One);
     }
 
     private Tensor Attention(HostLayer layer, Tensor xBTD, long queryStart)
@@ -360,8 +363,9 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
         var kBHTd = nn.functional.linear(xBTD, layer.KWeight!, layer.KBias).view(b, t, h, dh).transpose(1, 2);
         var vBHTd = nn.functional.linear(xBTD, layer.VWeight!, layer.VBias).view(b, t, h, dh).transpose(1, 2);
         var scoresBHQT = qBHQd.matmul(kBHTd.transpose(2, 3));
-        if (Config.ScaleAttention) scoresBHQT = scoresBHQT.mul(1.0 / Math.Sqrt(dh));
-        var scoresMasked = scoresBHQT.masked_fill(Mask(layer.Attention, queryStart, t).logical_not(), float.MinValue);
+        using var scale = (1.0 / Math.Sqrt(dh)).ToScalar();
+        if (Config.ScaleAttention) scoresBHQT = scoresBHQT.mul(scale);
+        var scoresMasked = scoresBHQT.masked_fill(Mask(layer.Attention, queryStart, t).logical_not(), HeldScalars.FloatMin);
         var zBHQd = scoresMasked.softmax(-1).matmul(vBHTd);
         var zBQF = zBHQd.transpose(1, 2).reshape(b, q, h * dh);
         return nn.functional.linear(zBQF, layer.OutWeight!, layer.OutBias);
@@ -373,14 +377,18 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
         var rowsQ1 = arange(queryStart, t, dtype: ScalarType.Int64).unsqueeze(1);
         var cols1T = arange(0, t, dtype: ScalarType.Int64).unsqueeze(0);
         var mask = cols1T.le(rowsQ1);
-        if (attention.Window is { } window) mask = mask.logical_and(cols1T.gt(rowsQ1.sub(window)));
+        if (attention.Window is { } window)
+        {
+            using var windowScalar = window.ToScalar();
+            mask = mask.logical_and(cols1T.gt(rowsQ1.sub(windowScalar)));
+        }
         return mask;
     }
 
     /// <summary>Hugging Face's NewGELUActivation, written out so that the ONNX export computes the same formula.</summary>
     internal static Tensor GeluNew(Tensor x)
     {
-        var inner = x.add(x.pow(3).mul(0.044715)).mul(Math.Sqrt(2.0 / Math.PI));
-        return x.mul(0.5).mul(inner.tanh().add(1.0));
+        var inner = x.add(x.pow(HeldScalars.Three).mul(HeldScalars.GeluCubic), HeldScalars.One).mul(HeldScalars.GeluScale);
+        return x.mul(HeldScalars.Half).mul(inner.tanh().add(HeldScalars.One, HeldScalars.One));
     }
 }

@@ -49,16 +49,24 @@ public sealed class AdamOptimizer : IDisposable
         double correction1 = 1 - Math.Pow(Beta1, StepCount);
         double correction2 = 1 - Math.Pow(Beta2, StepCount);
         using var noGrad = no_grad();
+        // Scalars are held for the calls that read them (see Internals.Scalars).
+        using var beta1 = Beta1.ToScalar();
+        using var oneMinusBeta1 = (1 - Beta1).ToScalar();
+        using var beta2 = Beta2.ToScalar();
+        using var oneMinusBeta2 = (1 - Beta2).ToScalar();
+        using var secondCorrection = correction2.ToScalar();
+        using var epsilon = Epsilon.ToScalar();
+        using var stepSize = (-learningRate / correction1).ToScalar();
         for (int i = 0; i < _parameters.Count; i++)
         {
             var parameter = _parameters[i].Parameter;
             var grad = parameter.grad;
             if (grad is null) continue;
             using var scope = NewDisposeScope();
-            _firstMoments[i].mul_(Beta1).add_(grad, alpha: 1 - Beta1);
-            _secondMoments[i].mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
-            var denominator = _secondMoments[i].div(correction2).sqrt_().add_(Epsilon);
-            parameter.addcdiv_(_firstMoments[i], denominator, value: -learningRate / correction1);
+            _firstMoments[i].mul_(beta1).add_(grad, alpha: oneMinusBeta1);
+            _secondMoments[i].mul_(beta2).addcmul_(grad, grad, value: oneMinusBeta2);
+            var denominator = _secondMoments[i].div(secondCorrection).sqrt_().add_(epsilon, HeldScalars.One);
+            parameter.addcdiv_(_firstMoments[i], denominator, value: stepSize);
         }
     }
 

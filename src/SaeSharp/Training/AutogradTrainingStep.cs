@@ -40,7 +40,7 @@ public sealed class AutogradTrainingStep : ITrainingStep
         using var noGrad = no_grad();
         var errorBD = output.ReconBD.detach().sub(xBD);
         var centredBD = xBD.sub(xBD.mean([0], keepdim: true));
-        var activeBL = output.LatentsBL.detach().ne(0);
+        var activeBL = output.LatentsBL.detach().ne(HeldScalars.Zero);
         var firedL = activeBL.sum([0]).to(ScalarType.Float32);
         Tensor? minSelected = null;
         if (_sae.Config.Architecture is BatchTopKArchitecture)
@@ -50,7 +50,7 @@ public sealed class AutogradTrainingStep : ITrainingStep
         }
         var result = new StepResult(
             loss.detach(), output.ReconLoss.detach(), output.SparsityLoss.detach(), auxK.detach(),
-            errorBD.square().sum(), centredBD.square().sum(), activeBL.sum(1).to(ScalarType.Float32).mean(),
+            errorBD.pow(HeldScalars.Two).sum(), centredBD.pow(HeldScalars.Two).sum(), activeBL.sum(1).to(ScalarType.Float32).mean(),
             firedL, minSelected);
         foreach (var t in new[] { result.Loss, result.ReconLoss, result.SparsityLoss, result.AuxKLoss, result.SquaredErrorSum, result.VarianceSum, result.L0, result.FiredCountsL })
             t.MoveToOuterDisposeScope();
@@ -64,9 +64,11 @@ public sealed class AutogradTrainingStep : ITrainingStep
         var output = _sae.forward(xBD);
         using var residualBD = xBD.sub(output.ReconBD).detach();
         var auxK = AuxKLoss(output.PreActsBL, residualBD, settings);
+        using var sparsityCoefficient = settings.SparsityCoefficient.ToScalar();
+        using var auxKCoefficient = settings.AuxKCoefficient.ToScalar();
         var loss = output.ReconLoss
-            .add(output.SparsityLoss.mul(settings.SparsityCoefficient))
-            .add(auxK.mul(settings.AuxKCoefficient));
+            .add(output.SparsityLoss.mul(sparsityCoefficient), HeldScalars.One)
+            .add(auxK.mul(auxKCoefficient), HeldScalars.One);
         return (output, auxK, loss);
     }
 
@@ -84,11 +86,12 @@ public sealed class AutogradTrainingStep : ITrainingStep
         if (deadCount == 0)
             return zero;
         int auxK = (int)Math.Min(settings.AuxKLatents, deadCount);
-        var deadPreActsBL = preActsBL.masked_fill(settings.DeadMaskL.logical_not(), double.NegativeInfinity);
+        var deadPreActsBL = preActsBL.masked_fill(settings.DeadMaskL.logical_not(), HeldScalars.NegativeInfinity);
         var (valuesBK, indicesBK) = deadPreActsBL.topk(auxK, dim: 1);
         var auxLatentsBL = zeros_like(preActsBL).scatter(1, indicesBK, valuesBK.relu());
         var auxReconBD = auxLatentsBL.matmul(_sae.DecoderWeightLD);
-        return auxReconBD.sub(residualBD).square().sum().div(preActsBL.shape[0]);
+        using var rows = preActsBL.shape[0].ToScalar();
+        return auxReconBD.sub(residualBD).pow(HeldScalars.Two).sum().div(rows);
     }
 
     /// <summary>Removes from each decoder row's gradient its component along the (unit) row.</summary>

@@ -276,9 +276,13 @@ public abstract class DictionaryTrainer : IDisposable
         if (result.MinSelectedActivation is null) return;
         using var noGrad = no_grad();
         if (stepIndex == 0)
+        {
             thresholdL.copy_(result.MinSelectedActivation.expand_as(thresholdL));
-        else
-            thresholdL.mul_(decay).add_(result.MinSelectedActivation, alpha: 1 - decay);
+            return;
+        }
+        using var keep = decay.ToScalar();
+        using var take = (1 - decay).ToScalar();
+        thresholdL.mul_(keep).add_(result.MinSelectedActivation, alpha: take);
     }
 
     private void SaveCheckpoint(IActivationSource source)

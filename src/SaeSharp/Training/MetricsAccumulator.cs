@@ -24,11 +24,11 @@ internal sealed class MetricsAccumulator : IDisposable
     {
         using var scope = NewDisposeScope();
         Tensor[] terms = [result.Loss, result.ReconLoss, result.SparsityLoss, result.AuxKLoss, result.L0];
-        _sums.add_(stack(terms.Select(t => t.to(ScalarType.Float64).cpu()).ToArray()));
+        _sums.add_(stack(terms.Select(t => t.to(ScalarType.Float64).cpu()).ToArray()), HeldScalars.One);
         // A single-source step reports 0-dim sums; a multi-source one [S].
-        _squaredErrorS.add_(result.SquaredErrorSum.to(ScalarType.Float64).cpu().reshape(-1));
-        _varianceS.add_(result.VarianceSum.to(ScalarType.Float64).cpu().reshape(-1));
-        _firedL.add_(result.FiredCountsL.to(ScalarType.Float64).cpu());
+        _squaredErrorS.add_(result.SquaredErrorSum.to(ScalarType.Float64).cpu().reshape(-1), HeldScalars.One);
+        _varianceS.add_(result.VarianceSum.to(ScalarType.Float64).cpu().reshape(-1), HeldScalars.One);
+        _firedL.add_(result.FiredCountsL.to(ScalarType.Float64).cpu(), HeldScalars.One);
         _steps++;
         _rows += rows;
     }

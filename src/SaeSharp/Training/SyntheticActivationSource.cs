@@ -45,7 +45,7 @@ public sealed class SyntheticActivationSource : IActivationSource
         using var generator = new Generator(Mix(Config.Seed, (ulong)Position));
         // The top entries of uniform noise pick a uniformly random subset of features per row.
         var (_, chosenBA) = rand(batchSize, Config.TrueFeatures, generator: generator).topk(Config.ActivePerRow, dim: 1);
-        var valuesBA = rand(batchSize, Config.ActivePerRow, generator: generator).add_(0.5);
+        var valuesBA = rand(batchSize, Config.ActivePerRow, generator: generator).add_(HeldScalars.Half, HeldScalars.One);
         var coefficientsBF = zeros(batchSize, Config.TrueFeatures).scatter_(1, chosenBA, valuesBA);
         var rowsBD = coefficientsBF.matmul(_dictionaryFD);
         if (Config.Noise > 0)

@@ -230,7 +230,7 @@ public sealed class FusedTopKTrainingStep : ITrainingStep
         else
         {
             using var meanD = xBD.mean([0L], keepdim: true);
-            variance = (xBD - meanD).square().sum();
+            variance = (xBD - meanD).pow(HeldScalars.Two).sum();
         }
         return new StepResult(Scalar(loss), Scalar(recon), Scalar(sparsity), Scalar(auxLoss), Scalar(sqErrSum),
             variance, Scalar(l0), firedL.to(device), minSelected is null ? null : Scalar(minSelected.Value));

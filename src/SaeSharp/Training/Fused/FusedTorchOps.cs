@@ -56,7 +56,7 @@ internal static class FusedTorchOps
         var wDecPD = wDecLD.index_select(0, latentP);
         var reconBD = zeros_like(xBD).index_add_(0, rowP, wDecPD * actP.unsqueeze(1), 1) + bDecD;
         var errBD = reconBD - xBD;
-        var sqErrSum = errBD.square().sum();
+        var sqErrSum = errBD.pow(HeldScalars.Two).sum();
         var gradBD = errBD * (2.0 / rows);
         Tensor gradRowsPD = gradBD.index_select(0, rowP), actAll = actP, latentAll = latentP, inputRowAll = rowP, wDecAllPD = wDecPD;
         Tensor auxErrSum = zeros([], xBD.dtype, device);
@@ -65,7 +65,7 @@ internal static class FusedTorchOps
             var auxWDecPD = wDecLD.index_select(0, auxLatentP!);
             var eHatBD = zeros_like(xBD).index_add_(0, auxRowP!, auxWDecPD * auxActP!.unsqueeze(1), 1);
             var residualBD = eHatBD + errBD;
-            auxErrSum = residualBD.square().sum();
+            auxErrSum = residualBD.pow(HeldScalars.Two).sum();
             var auxGradBD = residualBD * (2.0 * settings.AuxKCoefficient / rows);
             gradRowsPD = cat([gradRowsPD, auxGradBD.index_select(0, auxRowP!)]);
             actAll = cat([actP, auxActP!]); latentAll = cat([latentP, auxLatentP!]); inputRowAll = cat([rowP, auxRowP!]);
@@ -90,7 +90,7 @@ internal static class FusedTorchOps
             var (m, v) = moments[i];
             m.mul_(options.Beta1).add_(grads[i], alpha: 1 - options.Beta1);
             v.mul_(options.Beta2).addcmul_(grads[i], grads[i], value: 1 - options.Beta2);
-            var denom = v.div(bc2).sqrt_().add_(options.Epsilon);
+            var denom = v.div(bc2).sqrt_().add_(options.Epsilon, HeldScalars.One);
             parameters[i].addcdiv_(m, denom, value: -settings.LearningRate / bc1);
         }
         if (options.UnitNormDecoder)
