@@ -4,7 +4,10 @@ using SaeSharp.Training;
 
 namespace SaeSharp.Internals;
 
-/// <summary>Appends one JSON object per metrics record to <c>metrics.jsonl</c>; on resume drops records past the resumed step.</summary>
+/// <summary>
+/// Appends one JSON object per metrics record to <c>metrics.jsonl</c>; on resume keeps the complete records up to the
+/// resumed step and drops the rest, including a last line torn by a kill mid-write.
+/// </summary>
 internal sealed class MetricsLog
 {
     public const string FileName = "metrics.jsonl";
@@ -19,13 +22,24 @@ internal sealed class MetricsLog
             return;
         }
         if (!File.Exists(_path)) return;
-        var kept = File.ReadAllLines(_path).Where(line =>
-        {
-            if (string.IsNullOrWhiteSpace(line)) return false;
-            using var doc = JsonDocument.Parse(line);
-            return doc.RootElement.GetProperty("step").GetInt64() <= resumeStep;
-        });
+        var kept = File.ReadAllLines(_path).Where(line => StepOf(line) is { } step && step <= resumeStep);
         AtomicFile.WriteAllText(_path, string.Concat(kept.Select(l => l + "\n")));
+    }
+
+    /// <summary>The record's step, or null for a line that is not a whole record (torn by a kill, or not ours).</summary>
+    private static long? StepOf(string line)
+    {
+        if (string.IsNullOrWhiteSpace(line)) return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("step", out var step)
+                && step.ValueKind == JsonValueKind.Number && step.TryGetInt64(out var value) ? value : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     public void Append(TrainMetrics metrics)

@@ -132,7 +132,8 @@ public abstract class DictionaryTrainer : IDisposable
     protected void ThrowIfOutputHoldsRun()
     {
         if (Options.OutputDirectory is { } directory && !Options.Overwrite
-            && (File.Exists(Path.Combine(directory, ModelConfigFileName)) || File.Exists(Path.Combine(directory, TrainingState.FileName))))
+            && (File.Exists(Path.Combine(directory, ModelConfigFileName)) || File.Exists(Path.Combine(directory, TrainingState.FileName))
+                || File.Exists(Path.Combine(directory, MetricsFileName))))
             throw new SaeSharpException($"already holds a trained {ModelName}; resume it, choose another folder, or set `overwrite` to replace it", directory);
     }
 
@@ -226,7 +227,7 @@ public abstract class DictionaryTrainer : IDisposable
             {
                 metrics = accumulator.Flush(_stepIndex, _sourcePosition, learningRate, RowWidth, _tokensSinceFiredL, config, clock.Elapsed.TotalSeconds);
                 if (!double.IsFinite(metrics.Loss))
-                    throw new SaeSharpException($"loss became {metrics.Loss} by step {_stepIndex}; training stopped and the last good checkpoint (step {lastCheckpointStep}) is kept. Lower the learning rate or check the activations.", outputDirectory, "loss");
+                    throw new SaeSharpException($"loss became {metrics.Loss} by step {_stepIndex}; training stopped{KeptCheckpoint(outputDirectory, lastCheckpointStep)}. Lower the learning rate or check the activations.", outputDirectory, "loss");
                 last = metrics;
                 metricsLog?.Append(metrics);
                 tensorBoard?.Write(metrics);
@@ -245,6 +246,12 @@ public abstract class DictionaryTrainer : IDisposable
             SaveCheckpoint(source);
         return last;
     }
+
+    /// <summary>What a stop leaves behind: the checkpoint written at <paramref name="step"/>, or nothing when none was.</summary>
+    private static string KeptCheckpoint(string? directory, long step) =>
+        directory is not null && File.Exists(Path.Combine(directory, TrainingState.FileName))
+            ? $" and the last good checkpoint (step {step}) is kept"
+            : " before any checkpoint was written, so there is nothing to resume";
 
     private void CheckBatch(Tensor xBX, long position)
     {
