@@ -34,9 +34,23 @@ public sealed class TrainAndEvalCommandTests : IDisposable
         Assert.Equal("resid_post.1", cfg.GetProperty("metadata").GetProperty("hook_name").GetString());
     }
 
-    private static string[] SmallTrain(string output, int k = 2, int seed = 3) =>
+    private static string[] SmallTrain(string output, int k = 2, long seed = 3) =>
         ["train", "--source", "synthetic", "--d-in", "16", "--true-features", "32", "--active", "2", "--arch", "topk",
          "--latents", "32", "--k", $"{k}", "--steps", "30", "--batch-size", "64", "--seed", $"{seed}", "--out", output, "--json"];
+
+    [Theory]
+    [InlineData(5_000_000_000L)]
+    [InlineData(-7L)]
+    public void Train_SeedBeyond32Bits_RunEvaluatesAndResumes(long seed)
+    {
+        var output = Path.Combine(_directory, $"seed{seed}");
+        Assert.Equal(0, Run(SmallTrain(output, seed: seed)).ExitCode);
+        var eval = Run(["eval", "--sae", output, "--json"]);
+        Assert.True(eval.ExitCode == 0, eval.StdErr);
+        // A finished run resumes to report itself: the source is reopened from the recorded 64-bit seed.
+        var resumed = Run(["train", "--resume", output, "--json"]);
+        Assert.True(resumed.ExitCode == 0, resumed.StdErr);
+    }
 
     [Fact]
     public void Train_SyntheticJson_PrintsMetricsAndRecoveredFraction_ThenEvalReadsFolder()

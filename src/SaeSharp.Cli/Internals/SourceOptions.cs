@@ -54,12 +54,12 @@ internal sealed class SourceOptions
                 Int(metadata, "source.d_in", origin), Int(metadata, "source.true_features", origin), Int(metadata, "source.active", origin))
             {
                 Noise = Double(metadata, "source.noise", origin),
-                Seed = Int(metadata, "source.seed", origin),
+                Seed = Long(metadata, "source.seed", origin),
             }.Validate()),
             "store" => new StoreSpec(
                 metadata.TryGetValue("source.path", out var path) ? path : throw new SaeSharpException("missing", origin, "source.path"),
                 metadata.TryGetValue("source.hook", out var hook) ? hook : throw new SaeSharpException("missing", origin, "source.hook"),
-                (ulong)Int(metadata, "source.seed", origin)).Open(),
+                UnsignedLong(metadata, "source.seed", origin)).Open(),
             _ => throw new SaeSharpException($"unknown source kind \"{kind}\"", origin, "source"),
         };
     }
@@ -67,6 +67,15 @@ internal sealed class SourceOptions
     private static int Int(IReadOnlyDictionary<string, string> m, string key, string origin) =>
         m.TryGetValue(key, out var v) && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i)
             ? i : throw new SaeSharpException("missing or not an integer", origin, key);
+
+    // Seeds are 64-bit end to end: a synthetic source's is signed, a store's row order takes the unsigned bits.
+    private static long Long(IReadOnlyDictionary<string, string> m, string key, string origin) =>
+        m.TryGetValue(key, out var v) && long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i)
+            ? i : throw new SaeSharpException("missing or not a 64-bit integer", origin, key);
+
+    private static ulong UnsignedLong(IReadOnlyDictionary<string, string> m, string key, string origin) =>
+        m.TryGetValue(key, out var v) && ulong.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i)
+            ? i : throw new SaeSharpException("missing or not an unsigned 64-bit integer", origin, key);
 
     private static double Double(IReadOnlyDictionary<string, string> m, string key, string origin) =>
         m.TryGetValue(key, out var v) && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)

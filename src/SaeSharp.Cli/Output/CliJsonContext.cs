@@ -9,8 +9,9 @@ namespace SaeSharp.Cli.Output;
 /// answer (no vocabulary size, never generalised, nothing scored) the property carries
 /// <c>[JsonIgnore(Condition = JsonIgnoreCondition.Never)]</c> so the key is always there.
 /// </summary>
+// NaN and ±∞ print as "NaN" / "Infinity": an output must never fail to write because a number is not finite.
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(BenchOutput))]
 [JsonSerializable(typeof(CrosscoderBenchOutput))]
 [JsonSerializable(typeof(EvalOutput))]

@@ -42,6 +42,25 @@ internal sealed class MetricsLog
         }
     }
 
+    /// <summary>The last whole record in the log, or null when there is none.</summary>
+    public TrainMetrics? LastRecord()
+    {
+        if (!File.Exists(_path)) return null;
+        foreach (var line in File.ReadLines(_path).Reverse())
+        {
+            if (StepOf(line) is null) continue;
+            try
+            {
+                return JsonSerializer.Deserialize(line, SaeSharpCompactJsonContext.Default.TrainMetrics);
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+        }
+        return null;
+    }
+
     public void Append(TrainMetrics metrics)
     {
         var line = JsonSerializer.Serialize(metrics, SaeSharpCompactJsonContext.Default.TrainMetrics);

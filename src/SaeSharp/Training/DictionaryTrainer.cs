@@ -241,7 +241,9 @@ public abstract class DictionaryTrainer : IDisposable
                 lastCheckpointStep = _stepIndex;
             }
         }
-        last ??= accumulator.Flush(_stepIndex, _sourcePosition, 0, RowWidth, _tokensSinceFiredL, config, clock.Elapsed.TotalSeconds);
+        // A finished run that is resumed takes no step: it reports the record it finished with.
+        last ??= metricsLog?.LastRecord()
+            ?? accumulator.Flush(_stepIndex, _sourcePosition, 0, RowWidth, _tokensSinceFiredL, config, clock.Elapsed.TotalSeconds);
         if (outputDirectory is not null)
             SaveCheckpoint(source);
         return last;
