@@ -34,6 +34,8 @@ public sealed class TrainAndEvalCommandTests : IDisposable
         // SAELens reads TransformerLens' name; ours stays beside it.
         Assert.Equal("blocks.1.hook_resid_post", cfg.GetProperty("metadata").GetProperty("hook_name").GetString());
         Assert.Equal("resid_post.1", cfg.GetProperty("metadata").GetProperty("saesharp_hook_name").GetString());
+        Assert.Equal(16, cfg.GetProperty("metadata").GetProperty("context_size").GetInt32());
+        Assert.False(cfg.GetProperty("metadata").GetProperty("prepend_bos").GetBoolean());
     }
 
     private static string[] SmallTrain(string output, int k = 2, int seed = 3) =>
