@@ -16,7 +16,7 @@ namespace SaeSharp.IO;
 /// that they act on raw activations: b_enc, b_dec and threshold are divided by s (the latents come out
 /// divided by s too, which keeps decoder rows unit-norm), and cfg says <c>normalize_activations: "none"</c>.
 /// </remarks>
-public static class SaeCheckpoint
+public static partial class SaeCheckpoint
 {
     /// <summary>The config file name SAELens reads.</summary>
     public const string ConfigFileName = "cfg.json";
@@ -220,8 +220,9 @@ public static class SaeCheckpoint
         if (dtype is not (null or "float32" or "torch.float32"))
             throw new SaeSharpException($"dtype \"{dtype}\" is not supported; SaeSharp reads float32 weights", path, "dtype");
         bool applyBDec = OptionalBool(cfg, "apply_b_dec_to_input", path) ?? true;
-        // SAELens (jbloomAus/SAELens 6.18.0; sources cited in tests/fixtures/saelens/README.md) keeps this flag only on TopKSAEConfig (saes/topk_sae.py:150, default false; training config
-        // topk_sae.py:331, default true); other architectures drop it (filter_valid_dataclass_fields in sae.py:177).
+        // SAELens (jbloomAus/SAELens 6.18.0, sources cited in tests/fixtures/saelens/README.md) keeps this flag only on
+        // TopKSAEConfig (saes/topk_sae.py:150, default false; training config topk_sae.py:331, default true); other
+        // architectures drop it (filter_valid_dataclass_fields, saes/sae.py:177), and so do we.
         bool rescale = OptionalBool(cfg, "rescale_acts_by_decoder_norm", path) ?? false;
         var metadata = cfg["metadata"];
         if (metadata is not null and not JsonObject)
@@ -265,7 +266,8 @@ public static class SaeCheckpoint
         // SAELens 6 writes k at the top level (TopKSAEConfig.k, saes/topk_sae.py:149); SAELens 5 wrote
         // activation_fn_kwargs.k, which SAELens' pre-6 loader copies over k (loading/pretrained_sae_loaders.py:263).
         int? top = cfg["k"] is not null ? RequiredInt(cfg, "k", path) : null;
-        int? legacy = ActivationFnKwargs(cfg, path)?["k"] is not null ? RequiredInt(ActivationFnKwargs(cfg, path)!, "k", path, "activation_fn_kwargs.k") : null;
+        var kwargs = ActivationFnKwargs(cfg, path);
+        int? legacy = kwargs?["k"] is not null ? RequiredInt(kwargs, "k", path, "activation_fn_kwargs.k") : null;
         if (top is int a && legacy is int b && a != b)
             throw new SaeSharpException($"k {a} disagrees with activation_fn_kwargs.k {b}; keep one", path, "k");
         return top ?? legacy ?? throw new SaeSharpException("missing key (a topk SAE needs k)", path, "k");
@@ -371,9 +373,12 @@ public static class SaeCheckpoint
     /// </summary>
     internal static string? TransformerLensHookName(string hook)
     {
-        var match = System.Text.RegularExpressions.Regex.Match(hook, @"^resid_(pre|mid|post)\.(\d+)$");
+        var match = ResidualHook().Match(hook);
         return match.Success ? $"blocks.{match.Groups[2].Value}.hook_resid_{match.Groups[1].Value}" : null;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^resid_(pre|mid|post)\.(\d+)$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex ResidualHook();
 
     /// <summary>The metadata key that keeps our own hook name when <c>hook_name</c> holds TransformerLens' form.</summary>
     public const string SaeSharpHookNameKey = "saesharp_hook_name";

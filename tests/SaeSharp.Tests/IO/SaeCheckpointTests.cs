@@ -257,6 +257,43 @@ public sealed class SaeCheckpointTests : IDisposable
         Assert.EndsWith("cfg.json", error.FilePath);
     }
 
+    [Theory]
+    [InlineData("\"activation_fn\": \"topk\"", "activation_fn")] // topk without activation_fn_kwargs.k
+    [InlineData("\"activation_fn\": \"topk\", \"activation_fn_kwargs\": 2", "activation_fn_kwargs")]
+    [InlineData("\"activation_fn\": \"topk\", \"activation_fn_str\": \"relu\"", "activation_fn")]
+    public void SaeCheckpoint_Load_BadLegacyActivationFn_NamesField(string entry, string field)
+    {
+        File.WriteAllText(Path.Combine(_directory, "cfg.json"), "{\"architecture\": \"standard\", \"d_in\": 2, \"d_sae\": 3, " + entry + "}");
+        using (var w = zeros(2, 3)) using (var d = zeros(3, 2)) using (var b3 = zeros(3)) using (var b2 = zeros(2))
+            SafeTensorsFile.Write(Path.Combine(_directory, "sae_weights.safetensors"), [("W_enc", w), ("W_dec", d), ("b_enc", b3), ("b_dec", b2)]);
+        Assert.Equal(field, Assert.Throws<SaeSharpException>(() => SaeCheckpoint.Load(_directory)).Field);
+    }
+
+    [Fact]
+    public void SaeCheckpoint_Load_RescaleFlagWithZeroDecoderRow_NamesWDec()
+    {
+        File.WriteAllText(Path.Combine(_directory, "cfg.json"), """{"architecture": "topk", "d_in": 2, "d_sae": 3, "k": 1, "rescale_acts_by_decoder_norm": true}""");
+        using (var w = ones(2, 3)) using (var d = ones(3, 2)) using (var b3 = zeros(3)) using (var b2 = zeros(2))
+        {
+            d[1].zero_();
+            SafeTensorsFile.Write(Path.Combine(_directory, "sae_weights.safetensors"), [("W_enc", w), ("W_dec", d), ("b_enc", b3), ("b_dec", b2)]);
+        }
+        Assert.Equal("W_dec", Assert.Throws<SaeSharpException>(() => SaeCheckpoint.Load(_directory)).Field);
+    }
+
+    [Fact]
+    public void SaeCheckpoint_Load_FoldedRescaledTopK_SavesWithFlagOffAndReloadsIdentically()
+    {
+        using var sae = SaeCheckpoint.Load(SaeLensFixture("topk_rescale"));
+        SaeCheckpoint.Save(sae, _directory);
+        Assert.False((bool)JsonNode.Parse(File.ReadAllText(Path.Combine(_directory, "cfg.json")))!["rescale_acts_by_decoder_norm"]!);
+        using var again = SaeCheckpoint.Load(_directory);
+        using var x = randn(16, 4, generator: new Generator(10));
+        using var expected = sae.Encode(x);
+        using var actual = again.Encode(x);
+        Assert.True(TestTensors.Identical(expected, actual));
+    }
+
     [Fact]
     public void SaeCheckpoint_Load_RepeatedKeyOrBadUtf8_IsRejected()
     {
