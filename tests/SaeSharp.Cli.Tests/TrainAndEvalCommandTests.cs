@@ -31,7 +31,11 @@ public sealed class TrainAndEvalCommandTests : IDisposable
         Assert.True(eval.ExitCode == 0, eval.StdErr);
         Assert.True(eval.Json.GetProperty("fvu").GetDouble() < 1.5);
         var cfg = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "cfg.json"))).RootElement;
-        Assert.Equal("resid_post.1", cfg.GetProperty("metadata").GetProperty("hook_name").GetString());
+        // SAELens reads TransformerLens' name; ours stays beside it.
+        Assert.Equal("blocks.1.hook_resid_post", cfg.GetProperty("metadata").GetProperty("hook_name").GetString());
+        Assert.Equal("resid_post.1", cfg.GetProperty("metadata").GetProperty("saesharp_hook_name").GetString());
+        Assert.Equal(16, cfg.GetProperty("metadata").GetProperty("context_size").GetInt32());
+        Assert.False(cfg.GetProperty("metadata").GetProperty("prepend_bos").GetBoolean());
     }
 
     private static string[] SmallTrain(string output, int k = 2, long seed = 3) =>

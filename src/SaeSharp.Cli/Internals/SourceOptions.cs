@@ -110,12 +110,21 @@ internal sealed record StoreSpec(string Path, string Hook, ulong Seed) : SourceS
     public override IActivationSource Open() =>
         SaeSharp.Harvest.Store.StoreActivationSource.Open(Path, Hook, new SaeSharp.Harvest.Store.StoreSourceOptions { Seed = Seed });
 
-    public override IReadOnlyDictionary<string, string> ToMetadata() => new Dictionary<string, string>
+    public override IReadOnlyDictionary<string, string> ToMetadata()
     {
-        ["source"] = "store",
-        ["source.path"] = System.IO.Path.GetFullPath(Path),
-        ["source.hook"] = Hook,
-        ["source.seed"] = Seed.ToString(CultureInfo.InvariantCulture),
-        ["hook_name"] = Hook,
-    };
+        using var store = SaeSharp.Harvest.Store.ActivationStore.Open(Path);
+        return new Dictionary<string, string>
+        {
+            ["source"] = "store",
+            ["source.path"] = System.IO.Path.GetFullPath(Path),
+            ["source.hook"] = Hook,
+            ["source.seed"] = Seed.ToString(CultureInfo.InvariantCulture),
+            // What SAELens' ActivationsStore.from_sae needs to collect activations like these (SaeCheckpoint writes
+            // them typed). A store never starts each context with BOS (its optional BOS goes before each document,
+            // and contexts are cut anywhere), which is SAELens' prepend_bos false.
+            ["hook_name"] = Hook,
+            ["context_size"] = store.Manifest.ContextLength.ToString(CultureInfo.InvariantCulture),
+            ["prepend_bos"] = "false",
+        };
+    }
 }

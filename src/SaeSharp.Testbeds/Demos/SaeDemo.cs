@@ -87,7 +87,7 @@ public static class SaeDemo
             using var trainer = new SaeTrainer(saeConfig, trainConfig, new TrainerOptions
             {
                 OutputDirectory = saeDirectory,
-                Metadata = new Dictionary<string, string> { ["model_name"] = ModAddCache.EntryName(hostConfig), ["hook_name"] = SaeDemoOptions.Hook, ["context_size"] = "3" },
+                Metadata = new Dictionary<string, string> { ["model_name"] = ModAddCache.EntryName(hostConfig), ["hook_name"] = SaeDemoOptions.Hook, ["context_size"] = "3", ["prepend_bos"] = "false" },
             });
             var curve = new List<TrainMetrics>();
             Report("sae", 0, options.Steps, null);

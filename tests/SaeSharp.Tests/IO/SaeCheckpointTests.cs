@@ -161,6 +161,198 @@ public sealed class SaeCheckpointTests : IDisposable
         Assert.Equal("threshold", error.Field);
     }
 
+    /// <summary>A folder of tests/fixtures/saelens (written by make_saelens_fixtures.py there, as SAELens 6 writes them).</summary>
+    private static string SaeLensFixture(string name)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "SaeSharp.sln")))
+                return Path.Combine(dir.FullName, "tests", "fixtures", "saelens", name);
+        throw new InvalidOperationException("repository root (SaeSharp.sln) not found above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>SAELens' TopK encode on the raw weights (saes/topk_sae.py:238-250 and TopK.forward, lines 60-116).</summary>
+    private static Tensor SaeLensTopKEncode(string folder, Tensor xBD, int k, bool rescale)
+    {
+        var contents = SafeTensorsFile.Read(Path.Combine(folder, "sae_weights.safetensors"));
+        var wEncDL = contents.Get("W_enc", folder).ToTensor();
+        var wDecLD = contents.Get("W_dec", folder).ToTensor();
+        var bEncL = contents.Get("b_enc", folder).ToTensor();
+        var bDecD = contents.Get("b_dec", folder).ToTensor();
+        var hiddenPreBL = xBD.sub(bDecD).matmul(wEncDL).add(bEncL);
+        if (rescale) hiddenPreBL = hiddenPreBL.mul(wDecLD.norm(1));
+        var (valuesBK, indicesBK) = hiddenPreBL.topk(k, dim: -1, sorted: false);
+        return zeros_like(hiddenPreBL).scatter(-1, indicesBK, valuesBK.relu());
+    }
+
+    [Fact]
+    public void SaeCheckpoint_Load_SaeLensTopKWithRescaleFlag_SelectsSaeLensLatents()
+    {
+        var folder = SaeLensFixture("topk_rescale");
+        using var scope = NewDisposeScope();
+        using var sae = SaeCheckpoint.Load(folder);
+        Assert.Equal(new TopKArchitecture(2), sae.Config.Architecture);
+        var xBD = randn(64, 4, generator: new Generator(7));
+        var expectedBL = SaeLensTopKEncode(folder, xBD, 2, rescale: true);
+        var actualBL = sae.Encode(xBD);
+        Assert.True(actualBL.ne(0).eq(expectedBL.ne(0)).all().item<bool>(), "same latents selected as SAELens");
+        Assert.True(actualBL.allclose(expectedBL, rtol: 1e-5, atol: 1e-6), "same latent values as SAELens' encode");
+        // The flag matters on this fixture: ignoring it picks other latents.
+        var ignoringBL = SaeLensTopKEncode(folder, xBD, 2, rescale: false);
+        Assert.False(ignoringBL.ne(0).eq(expectedBL.ne(0)).all().item<bool>());
+        // And the reconstruction is SAELens' decode (acts / ||W_dec|| @ W_dec + b_dec, topk_sae.py:262-266).
+        var contents = SafeTensorsFile.Read(Path.Combine(folder, "sae_weights.safetensors"));
+        var wDecLD = contents.Get("W_dec", folder).ToTensor();
+        var reconBD = expectedBL.div(wDecLD.norm(1)).matmul(wDecLD).add(contents.Get("b_dec", folder).ToTensor());
+        Assert.True(sae.forward(xBD).ReconBD.allclose(reconBD, rtol: 1e-5, atol: 1e-5));
+    }
+
+    [Fact]
+    public void SaeCheckpoint_Load_SaeLens5TopKSavedAsStandard_LoadsAsTopK()
+    {
+        var folder = SaeLensFixture("legacy_topk");
+        using var scope = NewDisposeScope();
+        using var sae = SaeCheckpoint.Load(folder);
+        Assert.Equal(new TopKArchitecture(2), sae.Config.Architecture);
+        var xBD = randn(64, 4, generator: new Generator(8));
+        Assert.True(sae.Encode(xBD).allclose(SaeLensTopKEncode(folder, xBD, 2, rescale: false), rtol: 1e-5, atol: 1e-6));
+    }
+
+    [Theory]
+    [InlineData("standard")]
+    [InlineData("jumprelu")]
+    public void SaeCheckpoint_Load_SaeLens6Fixture_EncodesAsSaeLens(string name)
+    {
+        var folder = SaeLensFixture(name);
+        using var scope = NewDisposeScope();
+        using var sae = SaeCheckpoint.Load(folder);
+        var contents = SafeTensorsFile.Read(Path.Combine(folder, "sae_weights.safetensors"));
+        var xBD = randn(64, 4, generator: new Generator(9));
+        var hiddenPreBL = xBD.sub(contents.Get("b_dec", folder).ToTensor()).matmul(contents.Get("W_enc", folder).ToTensor()).add(contents.Get("b_enc", folder).ToTensor());
+        // StandardSAE: relu (standard_sae.py); JumpReLUSAE: relu(pre) * (pre > threshold) (jumprelu_sae.py:144-149).
+        var expectedBL = name == "jumprelu"
+            ? hiddenPreBL.relu().mul(hiddenPreBL.gt(contents.Get("threshold", folder).ToTensor()).to(ScalarType.Float32))
+            : hiddenPreBL.relu();
+        Assert.Equal(name == "jumprelu" ? typeof(JumpReluArchitecture) : typeof(ReluArchitecture), sae.Config.Architecture.GetType());
+        Assert.True(sae.Encode(xBD).allclose(expectedBL, rtol: 1e-5, atol: 1e-6));
+    }
+
+    [Theory]
+    [InlineData("\"activation_fn\": \"tanh-relu\"", "activation_fn")]
+    [InlineData("\"activation_fn_str\": \"topk\"", "activation_fn_str")]
+    [InlineData("\"activation_fn\": 3", "activation_fn")]
+    [InlineData("\"metadata\": [1]", "metadata")]
+    [InlineData("\"metadata\": {\"context_size\": \"many\"}", "metadata.context_size")]
+    [InlineData("\"metadata\": {\"prepend_bos\": 1}", "metadata.prepend_bos")]
+    [InlineData("\"metadata\": {\"hook_name\": 5}", "metadata.hook_name")]
+    [InlineData("\"apply_b_dec_to_input\": \"yes\"", "apply_b_dec_to_input")]
+    [InlineData("\"rescale_acts_by_decoder_norm\": 1", "rescale_acts_by_decoder_norm")]
+    [InlineData("\"d_in\": \"2\"", "d_in")]
+    public void SaeCheckpoint_Load_BadCfgElement_NamesFileAndField(string entry, string field)
+    {
+        File.WriteAllText(Path.Combine(_directory, "cfg.json"), "{\"architecture\": \"standard\", \"d_sae\": 3, " + entry + (entry.StartsWith("\"d_in\"", StringComparison.Ordinal) ? "" : ", \"d_in\": 2") + "}");
+        using (var w = zeros(2, 3)) using (var d = zeros(3, 2)) using (var b3 = zeros(3)) using (var b2 = zeros(2))
+            SafeTensorsFile.Write(Path.Combine(_directory, "sae_weights.safetensors"), [("W_enc", w), ("W_dec", d), ("b_enc", b3), ("b_dec", b2)]);
+        var error = Assert.Throws<SaeSharpException>(() => SaeCheckpoint.Load(_directory));
+        Assert.Equal(field, error.Field);
+        Assert.EndsWith("cfg.json", error.FilePath);
+    }
+
+    [Theory]
+    [InlineData("\"activation_fn\": \"topk\"", "activation_fn")] // topk without activation_fn_kwargs.k
+    [InlineData("\"activation_fn\": \"topk\", \"activation_fn_kwargs\": 2", "activation_fn_kwargs")]
+    [InlineData("\"activation_fn\": \"topk\", \"activation_fn_str\": \"relu\"", "activation_fn")]
+    public void SaeCheckpoint_Load_BadLegacyActivationFn_NamesField(string entry, string field)
+    {
+        File.WriteAllText(Path.Combine(_directory, "cfg.json"), "{\"architecture\": \"standard\", \"d_in\": 2, \"d_sae\": 3, " + entry + "}");
+        using (var w = zeros(2, 3)) using (var d = zeros(3, 2)) using (var b3 = zeros(3)) using (var b2 = zeros(2))
+            SafeTensorsFile.Write(Path.Combine(_directory, "sae_weights.safetensors"), [("W_enc", w), ("W_dec", d), ("b_enc", b3), ("b_dec", b2)]);
+        Assert.Equal(field, Assert.Throws<SaeSharpException>(() => SaeCheckpoint.Load(_directory)).Field);
+    }
+
+    [Fact]
+    public void SaeCheckpoint_Load_RescaleFlagWithZeroDecoderRow_NamesWDec()
+    {
+        File.WriteAllText(Path.Combine(_directory, "cfg.json"), """{"architecture": "topk", "d_in": 2, "d_sae": 3, "k": 1, "rescale_acts_by_decoder_norm": true}""");
+        using (var w = ones(2, 3)) using (var d = ones(3, 2)) using (var b3 = zeros(3)) using (var b2 = zeros(2))
+        {
+            d[1].zero_();
+            SafeTensorsFile.Write(Path.Combine(_directory, "sae_weights.safetensors"), [("W_enc", w), ("W_dec", d), ("b_enc", b3), ("b_dec", b2)]);
+        }
+        Assert.Equal("W_dec", Assert.Throws<SaeSharpException>(() => SaeCheckpoint.Load(_directory)).Field);
+    }
+
+    [Fact]
+    public void SaeCheckpoint_Load_FoldedRescaledTopK_SavesWithFlagOffAndReloadsIdentically()
+    {
+        using var sae = SaeCheckpoint.Load(SaeLensFixture("topk_rescale"));
+        SaeCheckpoint.Save(sae, _directory);
+        Assert.False((bool)JsonNode.Parse(File.ReadAllText(Path.Combine(_directory, "cfg.json")))!["rescale_acts_by_decoder_norm"]!);
+        using var again = SaeCheckpoint.Load(_directory);
+        using var x = randn(16, 4, generator: new Generator(10));
+        using var expected = sae.Encode(x);
+        using var actual = again.Encode(x);
+        Assert.True(TestTensors.Identical(expected, actual));
+    }
+
+    [Fact]
+    public void SaeCheckpoint_Load_RepeatedKeyOrBadUtf8_IsRejected()
+    {
+        using var sae = Sae.Create(new SaeConfig(2, 3, new ReluArchitecture()), seed: 3);
+        SaeCheckpoint.Save(sae, _directory);
+        var cfgPath = Path.Combine(_directory, "cfg.json");
+        var text = File.ReadAllText(cfgPath);
+        File.WriteAllText(cfgPath, text.Replace("\"d_sae\": 3", "\"d_sae\": 3, \"d_sae\": 4"));
+        var error = Assert.Throws<SaeSharpException>(() => SaeCheckpoint.Load(_directory));
+        Assert.Equal(cfgPath, error.FilePath);
+        // Invalid UTF-8 (0xC3 0x28) in a string SaeSharp does not read: File.ReadAllText would have accepted it as U+FFFD.
+        var bytes = Encoding.UTF8.GetBytes(text.TrimEnd().TrimEnd('}') + ", \"note\": \"X\"}");
+        bytes[Array.LastIndexOf(bytes, (byte)'X')] = 0xC3;
+        File.WriteAllBytes(cfgPath, bytes);
+        error = Assert.Throws<SaeSharpException>(() => SaeCheckpoint.Load(_directory));
+        Assert.Equal(cfgPath, error.FilePath);
+    }
+
+    [Fact]
+    public void SaeCheckpoint_Save_WritesTypedSaeLensMetadataAndTransformerLensHookName()
+    {
+        using var sae = Sae.Create(new SaeConfig(6, 10, new TopKArchitecture(3)), seed: 3);
+        SaeCheckpoint.Save(sae, _directory, metadata: new Dictionary<string, object?>
+        {
+            ["model_name"] = "m", ["hook_name"] = "resid_post.2", ["context_size"] = "128", ["prepend_bos"] = "True",
+        });
+        var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(_directory, "cfg.json")))!["metadata"]!;
+        Assert.Equal(JsonValueKind.Number, meta["context_size"]!.GetValueKind());
+        Assert.Equal(128, (int)meta["context_size"]!);
+        Assert.Equal(JsonValueKind.True, meta["prepend_bos"]!.GetValueKind());
+        Assert.Equal("blocks.2.hook_resid_post", (string?)meta["hook_name"]);
+        Assert.Equal("resid_post.2", (string?)meta[SaeCheckpoint.SaeSharpHookNameKey]);
+        using var loaded = SaeCheckpoint.Load(_directory);
+        Assert.Equal(sae.Config, loaded.Config);
+    }
+
+    [Theory]
+    [InlineData("resid_pre.0", "blocks.0.hook_resid_pre")]
+    [InlineData("resid_mid.11", "blocks.11.hook_resid_mid")]
+    [InlineData("resid_post.3", "blocks.3.hook_resid_post")]
+    [InlineData("/h.0/attn/Add_output_0", null)]
+    public void SaeCheckpoint_TransformerLensHookName_MapsResidualPoints(string ours, string? lens) =>
+        Assert.Equal(lens, SaeCheckpoint.TransformerLensHookName(ours));
+
+    [Fact]
+    public void SaeCheckpoint_Load_OldStringMetadata_Loads()
+    {
+        using var sae = Sae.Create(new SaeConfig(2, 3, new ReluArchitecture()), seed: 3);
+        SaeCheckpoint.Save(sae, _directory);
+        var cfgPath = Path.Combine(_directory, "cfg.json");
+        var cfg = JsonNode.Parse(File.ReadAllText(cfgPath))!.AsObject();
+        cfg["metadata"]!["context_size"] = "3";
+        cfg["metadata"]!["prepend_bos"] = "false";
+        cfg["metadata"]!["hook_name"] = "resid_post.0";
+        File.WriteAllText(cfgPath, cfg.ToJsonString());
+        using var loaded = SaeCheckpoint.Load(_directory);
+        Assert.Equal(sae.Config, loaded.Config);
+    }
+
     private static void WriteSafeTensorsByHand(string path, (string Name, long[] Shape, float[] Data)[] tensors)
     {
         var header = new StringBuilder("{");
