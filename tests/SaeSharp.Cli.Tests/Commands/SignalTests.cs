@@ -21,7 +21,7 @@ public sealed class SignalTests
     /// Starts the tool, waits until a line it writes to stderr satisfies <paramref name="ready"/>, sends SIGINT, and
     /// returns the exit code and stderr.
     /// </summary>
-    private static (int ExitCode, string Stderr) Interrupt(string[] args, Func<string, bool> ready)
+    private static (int ExitCode, string Stderr) Interrupt(string[] args, Func<string, bool> ready, int signal = SigInt)
     {
         // A child inherits ignored signals, and a test host may ignore SIGINT (as a shell does for a background job);
         // `env --default-signal=INT` gives the tool the disposition a terminal gives it.
@@ -43,7 +43,7 @@ public sealed class SignalTests
         process.BeginOutputReadLine();
         bool signalled = isReady.Wait(TimeSpan.FromSeconds(60));
         Assert.True(signalled && !process.HasExited, $"the run finished before it could be interrupted; make it longer\n{stderr}");
-        Assert.True(Kill(process.Id, SigInt) == 0, $"kill({process.Id}, SIGINT) failed: errno {Marshal.GetLastPInvokeError()}\n{stderr}");
+        Assert.True(Kill(process.Id, signal) == 0, $"kill({process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}\n{stderr}");
         if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
         {
             process.Kill(entireProcessTree: true);
@@ -54,6 +54,7 @@ public sealed class SignalTests
     }
 
     private const int SigInt = 2;
+    private const int SigTerm = 15;
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
@@ -111,5 +112,16 @@ public sealed class SignalTests
         var (resumeCode, _, resumeErr) = CliProcess.Run([.. Args(stopped), "--resume"]);
         Assert.True(resumeCode == 0, resumeErr);
         CliProcess.AssertSameFiles(CliProcess.Snapshot(whole), CliProcess.Snapshot(stopped));
+    }
+
+    [Fact]
+    public void Train_Sigterm_CheckpointsAndSaysHowToContinue()
+    {
+        var stopped = Path.Combine(CliProcess.NewTempDir(), "stopped");
+        var (code, stderr) = Interrupt(LongTrain(stopped)[..^1], line => line.StartsWith("train: ", StringComparison.Ordinal) && line.Contains("loss", StringComparison.Ordinal), SigTerm);
+        Assert.True(code == 130, stderr);
+        Assert.Contains("SIGTERM: stopping", stderr);
+        Assert.Contains($"continue with: saesharp train --resume {stopped}", stderr);
+        Assert.True(File.Exists(Path.Combine(stopped, "training_state.safetensors")), "no checkpoint on SIGTERM");
     }
 }
