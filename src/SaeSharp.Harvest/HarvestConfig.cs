@@ -58,8 +58,14 @@ public sealed record HarvestConfig
     /// <summary>Put <c>&lt;|endoftext|&gt;</c> after each document; default true (GPT-2's convention).</summary>
     public bool Eos { get; init; } = true;
 
-    /// <summary>Continue the store at <see cref="OutputPath"/> from its manifest.</summary>
+    /// <summary>
+    /// Continue the store at <see cref="OutputPath"/> from its manifest (a folder a harvest was stopped in before its
+    /// first commit starts from zero).
+    /// </summary>
     public bool Resume { get; init; }
+
+    /// <summary>Replace a store already at <see cref="OutputPath"/> (its manifest and shards; other files stay); default false.</summary>
+    public bool Overwrite { get; init; }
 
     /// <summary>ONNX Runtime settings (provider, threads).</summary>
     public OnnxHostOptions Host { get; init; } = new();
@@ -88,6 +94,7 @@ public sealed record HarvestConfig
         if (!Enum.IsDefined(DType)) throw new SaeSharpException($"{DType} is not f32 or f16", field: "dtype");
         if (!Enum.IsDefined(CorpusFormat)) throw new SaeSharpException($"{CorpusFormat} is not a corpus format", field: "corpus_format");
         if (string.IsNullOrEmpty(TextField)) throw new SaeSharpException("is empty", field: "text_field");
+        if (Resume && Overwrite) throw new SaeSharpException("`resume` continues the store and `overwrite` replaces it; choose one", field: "overwrite");
         Host.Validate();
     }
 }

@@ -28,11 +28,11 @@ public static class Harvester
         var storeDir = Path.GetFullPath(config.OutputPath);
         // Checked before the model loads, so that a wrong folder fails at once.
         bool hasStore = File.Exists(Path.Combine(storeDir, StoreManifestFile.FileName));
-        if (config.Resume && !hasStore)
+        if (config.Resume && !hasStore && !ActivationStoreWriter.HoldsNoCommit(storeDir))
             throw new SaeSharpException("no activation store here to resume (no manifest.json)", storeDir, "resume");
-        if (!config.Resume && hasStore)
-            throw new SaeSharpException("already holds an activation store; turn on `resume` to continue it, or choose another folder (nothing was changed)", storeDir, "output_path");
-        var existing = config.Resume ? StoreManifest.Read(storeDir) : null;
+        if (!config.Resume && hasStore && !config.Overwrite)
+            throw new SaeSharpException("already holds an activation store; turn on `resume` to continue it, `overwrite` to replace it, or choose another folder (nothing was changed)", storeDir, "output_path");
+        var existing = config.Resume && hasStore ? StoreManifest.Read(storeDir) : null;
 
         var graph = OnnxGraph.Load(config.ModelPath);
         var hooks = HookFinder.Resolve(graph, config.Hooks);
@@ -56,7 +56,7 @@ public static class Harvester
             TargetTokens = target,
             Hooks = hooks.Select((h, i) => new StoreHook(h.Name, h.TensorName, host.HookWidths[i]) { Aliases = Aliases(residual, h) }).ToList(),
         };
-        using var writer = config.Resume ? ActivationStoreWriter.Resume(storeDir, header) : ActivationStoreWriter.Create(storeDir, header);
+        using var writer = config.Resume ? ActivationStoreWriter.Resume(storeDir, header) : ActivationStoreWriter.Create(storeDir, header, config.Overwrite);
         var manifest = writer.Manifest;
         if (manifest.Complete)
             return new HarvestResult(storeDir, manifest.Rows, manifest.Hooks.Select(h => h.Name).ToArray(), manifest.Shards.Count, true, clock.Elapsed.TotalSeconds, 0);

@@ -61,8 +61,17 @@ internal static class CrosscoderCommand
                 IncludeStudent = !isQuick && !result.GetValue(noStudent),
                 CacheFolder = result.GetValue(cache) ?? HostCacheFolder.Default(),
             }.Validate();
-            var demo = await ConsoleProgress.RunAsync("crosscoder demo", asJson, reporter => Task.Run(() =>
-                CrosscoderDemo.Run(options, new StageProgress(reporter, CrosscoderDemo.StageCount(options)), cancellationToken)));
+            CrosscoderDemoResult demo;
+            try
+            {
+                demo = await ConsoleProgress.RunAsync("crosscoder demo", asJson, reporter => Task.Run(() =>
+                    CrosscoderDemo.Run(options, new StageProgress(reporter, CrosscoderDemo.StageCount(options)), cancellationToken), CancellationToken.None));
+            }
+            catch (OperationCanceledException)
+            {
+                await Console.Error.WriteLineAsync($"stopped; hosts trained so far stay in the cache ({options.CacheFolder}): run the same command again to continue from them");
+                return CommandRunner.Cancelled;
+            }
             var summary = CrosscoderDemoSummary.From(demo);
             if (outDir is not null)
             {
@@ -168,7 +177,12 @@ internal static class CrosscoderCommand
                 }
                 catch (OperationCanceledException) when ((result.GetValue(output) ?? result.GetValue(resume)) is { } runDirectory)
                 {
-                    await Console.Error.WriteLineAsync($"stopped at step {trainer.Step}; continue with: saesharp crosscoder train --resume {runDirectory} --store {string.Join(",", storePaths)} --sources {string.Join(",", hookNames)}");
+                    await Console.Error.WriteLineAsync($"stopped at step {trainer.Step} of {trainer.TrainConfig.Steps} (checkpoint written); continue with: saesharp crosscoder train --resume {runDirectory} --store {string.Join(",", storePaths)} --sources {string.Join(",", hookNames)}");
+                    return CommandRunner.Cancelled;
+                }
+                catch (OperationCanceledException)
+                {
+                    await Console.Error.WriteLineAsync($"stopped at step {trainer.Step} of {trainer.TrainConfig.Steps}; nothing was saved (no --out)");
                     return CommandRunner.Cancelled;
                 }
                 var m = trained.FinalMetrics;

@@ -33,9 +33,19 @@ internal static class DemoCommand
                 OutputDirectory = directory, CacheFolder = HostCacheFolder.Default(), Quick = result.GetValue(quick),
                 HostSeed = result.GetValue(seed), RetrainHost = result.GetValue(retrain),
             }.Validate();
-            using var demo = await ConsoleProgress.RunAsync("demo", asJson, progress => SaeDemo.RunAsync(options,
-                new SyncProgress<SaeDemoProgress>(d => progress.Report(new ConsoleProgress.Update(d.Done, d.Total, d.Status is null ? d.Stage : $"{d.Stage} {d.Status}"))),
-                cancellationToken));
+            SaeDemoResult stoppable;
+            try
+            {
+                stoppable = await ConsoleProgress.RunAsync("demo", asJson, progress => SaeDemo.RunAsync(options,
+                    new SyncProgress<SaeDemoProgress>(d => progress.Report(new ConsoleProgress.Update(d.Done, d.Total, d.Status is null ? d.Stage : $"{d.Stage} {d.Status}"))),
+                    cancellationToken));
+            }
+            catch (OperationCanceledException)
+            {
+                await Console.Error.WriteLineAsync($"stopped; a host trained to the end stays in the cache ({options.CacheFolder}): run the same command with --force to start again from it");
+                return CommandRunner.Cancelled;
+            }
+            using var demo = stoppable;
             var summary = DemoSummary.From(demo, clock.Elapsed.TotalSeconds);
             DemoReport.Write(demo, summary, directory);
             if (asJson)

@@ -33,14 +33,15 @@ internal static class HarvestCommand
         var bos = new Option<bool>("--bos") { Description = "put <|endoftext|> before each document", DefaultValueFactory = _ => Defaults.Bos };
         var noEos = new Option<bool>("--no-eos") { Description = "do not put <|endoftext|> after each document", DefaultValueFactory = _ => !Defaults.Eos };
         var resume = new Option<bool>("--resume") { Description = "continue the store in --out from its manifest" };
+        var force = new Option<bool>("--force") { Description = "replace a store already in --out (other files stay)" };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = one per core)", DefaultValueFactory = _ => Defaults.Host.IntraOpThreads };
         var provider = new Option<string>("--provider") { Description = "cpu or cuda (needs the GPU build)", DefaultValueFactory = _ => Defaults.Host.ExecutionProvider == OnnxExecutionProvider.Cuda ? "cuda" : "cpu" };
         var device = new Option<int>("--device") { Description = "CUDA device ordinal", DefaultValueFactory = _ => Defaults.Host.DeviceId };
         var json = new Option<bool>("--json") { Description = "print a JSON summary" };
         var command = new Command("harvest", "Run an ONNX decoder over a corpus or exact token ids and store the hook activations (resumable).");
-        foreach (var o in new Option[] { model, tokenizer, corpus, corpusFormat, textField, tokenIds, hooks, context, tokens, output, batchSize, dtype, shardRows, seed, bos, noEos, resume, threads, provider, device, json })
+        foreach (var o in new Option[] { model, tokenizer, corpus, corpusFormat, textField, tokenIds, hooks, context, tokens, output, batchSize, dtype, shardRows, seed, bos, noEos, resume, force, threads, provider, device, json })
             command.Options.Add(o);
-        command.SetAction((ParseResult r, CancellationToken cancellation) => CommandRunner.RunAsync(() => HarvestCli.Sync(() =>
+        command.SetAction((ParseResult r, CancellationToken cancellation) => CommandRunner.RunAsync(async () =>
         {
             var config = new HarvestConfig
             {
@@ -72,6 +73,7 @@ internal static class HarvestCommand
                 Bos = r.GetValue(bos),
                 Eos = !r.GetValue(noEos),
                 Resume = r.GetValue(resume),
+                Overwrite = r.GetValue(force),
                 Host = Defaults.Host with
                 {
                     IntraOpThreads = r.GetValue(threads),
@@ -88,11 +90,11 @@ internal static class HarvestCommand
             HarvestResult result;
             try
             {
-                result = RunWithProgress(config, quiet: r.GetValue(json), cancellation);
+                result = await RunWithProgress(config, quiet: r.GetValue(json), cancellation);
             }
             catch (OperationCanceledException)
             {
-                Console.Error.WriteLine($"interrupted; the store keeps every committed shard: continue with --resume ({config.OutputPath})");
+                await Console.Error.WriteLineAsync(Stopped(config.OutputPath));
                 return CommandRunner.Cancelled;
             }
             if (r.GetValue(json))
@@ -104,7 +106,7 @@ internal static class HarvestCommand
                 Console.Error.WriteLine($"harvested {result.Rows} rows × {result.Hooks.Count} hooks into {result.StorePath} ({result.Shards} shards, {result.Seconds:F1} s)");
             }
             return 0;
-        })));
+        }));
         return command;
     }
 
@@ -115,9 +117,19 @@ internal static class HarvestCommand
         _ => "text",
     };
 
-    private static HarvestResult RunWithProgress(HarvestConfig config, bool quiet, CancellationToken cancellation) =>
+    private static Task<HarvestResult> RunWithProgress(HarvestConfig config, bool quiet, CancellationToken cancellation) =>
         ConsoleProgress.RunAsync("harvest", quiet, progress => Task.Run(() => Harvester.Run(config, new SyncProgress<HarvestProgress>(p =>
             progress.Report(new ConsoleProgress.Update(p.Tokens, p.TargetTokens,
                 $"{p.Tokens:N0}/{p.TargetTokens:N0} tokens, {p.TokensPerSecond:N0} tok/s, ETA {(p.Eta is { } eta ? eta.ToString(@"hh\:mm\:ss") : "?")}, {p.CommittedShards} shards"))),
-            cancellation))).GetAwaiter().GetResult();
+            cancellation), CancellationToken.None));
+
+    /// <summary>Where a cancelled harvest stopped: its last commit (rows after it are harvested again on resume).</summary>
+    private static string Stopped(string outputPath)
+    {
+        var full = Path.GetFullPath(outputPath);
+        if (!File.Exists(Path.Combine(full, "manifest.json")))
+            return $"stopped before the first shard was committed; nothing was kept in {full}: run the same command again (or with --resume)";
+        var manifest = StoreManifest.Read(full);
+        return $"stopped at {manifest.Rows:N0} of {manifest.TargetTokens:N0} rows per hook ({manifest.Shards.Count} shards committed); continue with the same command and --resume (--out {full})";
+    }
 }

@@ -56,6 +56,8 @@ internal static class StoreCommand
         command.SetAction((ParseResult r, CancellationToken _) => CommandRunner.RunAsync(() => HarvestCli.Sync(() =>
         {
             var target = Path.GetFullPath(r.GetValue(output)!);
+            if (Directory.Exists(target))
+                throw new SaeSharpException("is a folder; --out names the safetensors file to write", target, "--out");
             if (File.Exists(target) && !r.GetValue(force))
                 throw new SaeSharpException("file exists; pass --force to replace it", target, "--out");
             using var s = ActivationStore.Open(r.GetValue(store)!);

@@ -86,9 +86,14 @@ internal static class TrainCommand
                     trained = await ConsoleProgress.RunAsync("train", asJson, async reporter =>
                         await trainer.TrainAsync(source, new ProgressAdapter(reporter), cancellationToken));
                 }
-                catch (OperationCanceledException) when (trainer.TrainConfig is not null && result.GetValue(resume) is null && result.GetValue(output) is { } outDir)
+                catch (OperationCanceledException) when ((result.GetValue(resume) ?? result.GetValue(output)) is { } runDirectory)
                 {
-                    await Console.Error.WriteLineAsync($"stopped at step {trainer.Step}; continue with: saesharp train --resume {outDir}");
+                    await Console.Error.WriteLineAsync($"stopped at step {trainer.Step} of {trainer.TrainConfig.Steps} (checkpoint written); continue with: saesharp train --resume {runDirectory}");
+                    return CommandRunner.Cancelled;
+                }
+                catch (OperationCanceledException)
+                {
+                    await Console.Error.WriteLineAsync($"stopped at step {trainer.Step} of {trainer.TrainConfig.Steps}; nothing was saved (no --out)");
                     return CommandRunner.Cancelled;
                 }
                 var report = Report(trained, source, (DateTime.UtcNow - started).TotalSeconds);

@@ -1,8 +1,13 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+
 namespace SaeSharp.Cli.Internals;
 
 /// <summary>
-/// The tool's one error policy: a <see cref="SaeSharpException"/> (bad input) prints <c>error: message</c>
-/// to stderr and exits 2; cancellation (Ctrl+C) exits 130; anything else is a bug and exits 1 with its trace.
+/// The tool's one error policy: a <see cref="SaeSharpException"/> (bad input), a parse error, or a file-system
+/// failure (disk full, a folder that cannot be written, a path that is a file or a folder where the other was
+/// wanted) prints one <c>error: message</c> line to stderr and exits 2; cancellation (Ctrl+C) exits 130; anything
+/// else is a bug and exits 1 with its trace.
 /// </summary>
 internal static class CommandRunner
 {
@@ -20,12 +25,34 @@ internal static class CommandRunner
             await Console.Error.WriteLineAsync($"error: {(InFlags(e) ?? e).Message}");
             return BadInput;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // .NET's messages name the path ("Access to the path '/x' is denied.", "No space left on device : '/x'").
+            await Console.Error.WriteLineAsync($"error: {OneLine(e.Message)}");
+            return BadInput;
+        }
         catch (OperationCanceledException)
         {
             await Console.Error.WriteLineAsync("stopped.");
             return Cancelled;
         }
     }
+
+    /// <summary>
+    /// The one <c>error:</c> line for a command line that does not parse (unknown option, bad value, missing required
+    /// option or command), naming the help to read; null when it parses or asks for help or the version.
+    /// </summary>
+    public static string? ParseFailure(ParseResult parsed)
+    {
+        if (parsed.Errors.Count == 0 || parsed.Action is not ParseErrorAction) return null;
+        var names = new List<string>();
+        for (var symbol = parsed.CommandResult; symbol is not null; symbol = symbol.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Insert(0, symbol.Command is RootCommand ? "saesharp" : symbol.Command.Name);
+        var messages = string.Join("; ", parsed.Errors.Select(e => OneLine(e.Message).TrimEnd('.')).Distinct());
+        return $"error: {messages} (see `{string.Join(' ', names)} --help`)";
+    }
+
+    private static string OneLine(string message) => string.Join(' ', message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     /// <summary>
     /// The libraries name what is wrong by field (<c>tokens</c>, <c>learning_rate</c>, <c>overwrite</c>): the field names of

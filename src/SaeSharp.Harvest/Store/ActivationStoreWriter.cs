@@ -39,8 +39,9 @@ public sealed class ActivationStoreWriter : IDisposable
     public int PendingRows { get; private set; }
 
     /// <summary>
-    /// Starts a new store in <paramref name="path"/>, a new or empty folder (or, with <paramref name="overwrite"/>, one
-    /// holding a store, whose manifest and shard files are deleted first; other files are left alone). Nothing is
+    /// Starts a new store in <paramref name="path"/>, a new or empty folder, or one a writer left before its first
+    /// commit (its leftovers are deleted), or, with <paramref name="overwrite"/>, one holding a store, whose manifest
+    /// and shard files are deleted first; other files are left alone. Nothing is
     /// written until the first shard commits; if none does, disposing removes a folder this call created.
     /// </summary>
     /// <param name="path">The store folder.</param>
@@ -65,9 +66,13 @@ public sealed class ActivationStoreWriter : IDisposable
                 if (!overwrite) throw new SaeSharpException("already holds an activation store; resume it, overwrite it, or choose another folder (nothing was changed)", full);
                 DeleteStore(full);
             }
-            else if (Directory.EnumerateFileSystemEntries(full).Any(e => System.IO.Path.GetFileName(e) != StoreLock.FileName))
+            else if (!HoldsNoCommit(full))
             {
                 throw new SaeSharpException("folder exists and is not empty; a new store needs a new or empty folder (nothing was changed)", full);
+            }
+            else
+            {
+                DeleteStore(full);
             }
             return new ActivationStoreWriter(full, storeLock, header with { Cursor = new StoreCursor() }, created);
         }
@@ -84,7 +89,8 @@ public sealed class ActivationStoreWriter : IDisposable
     /// after its last commit are deleted, and <see cref="Manifest"/>'s cursor says where to pick up. With
     /// <paramref name="header"/>, every field that fixes the rows (model, tokenizer, input, context length, batch size,
     /// dtype, rows per shard, target tokens, hooks) must equal the stored one. A complete store can be reopened but
-    /// takes no more rows.
+    /// takes no more rows. A folder whose writer died before its first commit (only the lock, shard files and
+    /// temporaries, no manifest) holds no rows: with <paramref name="header"/> the store starts from zero there.
     /// </summary>
     /// <exception cref="SaeSharpException">No store there, a malformed manifest, a header that differs (nothing was
     /// changed), or another writer holds the lock.</exception>
@@ -92,7 +98,10 @@ public sealed class ActivationStoreWriter : IDisposable
     {
         var full = System.IO.Path.GetFullPath(path);
         if (!File.Exists(System.IO.Path.Combine(full, StoreManifestFile.FileName)))
+        {
+            if (header is not null && HoldsNoCommit(full)) return Create(full, header);
             throw new SaeSharpException("no activation store here to resume (no manifest.json)", full);
+        }
         var storeLock = StoreLock.Acquire(full);
         try
         {
@@ -236,9 +245,42 @@ public sealed class ActivationStoreWriter : IDisposable
                 if (!committed.Contains(System.IO.Path.GetFullPath(file))) File.Delete(file);
     }
 
+    /// <summary>
+    /// True when <paramref name="storeDir"/> is a folder that holds no committed rows and nothing but what a writer
+    /// leaves before its first commit: the lock, manifest temporaries, and <c>hook-*</c> folders of shard files and
+    /// their temporaries (an empty folder too). A harvest killed in its first-commit window leaves such a folder.
+    /// </summary>
+    internal static bool HoldsNoCommit(string storeDir)
+    {
+        if (!Directory.Exists(storeDir) || File.Exists(System.IO.Path.Combine(storeDir, StoreManifestFile.FileName))) return false;
+        foreach (var entry in Directory.EnumerateFileSystemEntries(storeDir))
+        {
+            var name = System.IO.Path.GetFileName(entry);
+            if (File.Exists(entry))
+            {
+                if (name != StoreLock.FileName && !IsTemporaryOf(name, StoreManifestFile.FileName)) return false;
+            }
+            else if (!name.StartsWith("hook-", StringComparison.Ordinal)
+                || Directory.EnumerateFileSystemEntries(entry).Any(f => !IsShardFile(System.IO.Path.GetFileName(f)) || !File.Exists(f)))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static bool IsShardFile(string name) =>
+        (name.StartsWith("shard-", StringComparison.Ordinal) && name.EndsWith(".bin", StringComparison.Ordinal))
+        || (name.StartsWith(".shard-", StringComparison.Ordinal) && name.EndsWith(".tmp", StringComparison.Ordinal));
+
+    // AtomicFile's temporaries: ".NAME.PID.GUID.tmp".
+    private static bool IsTemporaryOf(string name, string file) =>
+        name.StartsWith($".{file}.", StringComparison.Ordinal) && name.EndsWith(".tmp", StringComparison.Ordinal);
+
     private static void DeleteStore(string storeDir)
     {
-        // The manifest first: from then on the folder holds no store, whatever else survives a crash.
+        // The manifest first: from then on the folder holds no store, whatever else survives a crash (a folder
+        // without a manifest holds no rows: HoldsNoCommit). Also clears what a writer left before its first commit.
         File.Delete(System.IO.Path.Combine(storeDir, StoreManifestFile.FileName));
         foreach (var temp in Directory.EnumerateFiles(storeDir, $".{StoreManifestFile.FileName}.*.tmp")) File.Delete(temp);
         foreach (var dir in Directory.EnumerateDirectories(storeDir, "hook-*"))

@@ -91,4 +91,88 @@ public sealed class BadInputTests
         AssertError(CliProcess.Run("store", "inspect", notStore), "not an activation store");
         Assert.Equal("precious", File.ReadAllText(Path.Combine(notStore, "thesis.tex")));
     }
+
+    private static void AssertOneLine((int Code, string Stdout, string Stderr) result, params string[] fragments)
+    {
+        AssertError(result, fragments);
+        Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.DoesNotContain("Usage:", result.Stdout + result.Stderr);
+    }
+
+    private static string[] SmallTrain(string output) =>
+        ["train", "--source", "synthetic", "--d-in", "16", "--true-features", "32", "--active", "2", "--latents", "32", "--k", "2",
+         "--steps", "5", "--batch-size", "16", "--out", output];
+
+    [Fact]
+    public void ParseErrors_OneErrorLineAndExit2()
+    {
+        AssertOneLine(CliProcess.Run("train", "--no-such-option", "1"), "--no-such-option", "saesharp train --help");
+        AssertOneLine(CliProcess.Run("train", "--arch", "sparse"), "sparse", "topk");
+        AssertOneLine(CliProcess.Run("harvest", "--hooks", "all"), "--model", "--out");
+        AssertOneLine(CliProcess.Run("train", "--steps", "many"), "many");
+        AssertOneLine(CliProcess.Run("no-such-command"), "no-such-command");
+        var help = CliProcess.Run("train", "--help");
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains("Usage:", help.Stdout);
+    }
+
+    [Fact]
+    public void OutIsAFile_OneErrorLine()
+    {
+        var dir = CliProcess.NewTempDir();
+        var file = Path.Combine(dir, "file.txt");
+        File.WriteAllText(file, "precious");
+        AssertOneLine(CliProcess.Run([.. SmallTrain(file), "--force"]), file);
+        AssertOneLine(CliProcess.Run(SmallTrain(Path.Combine(file, "sub"))), file);
+        AssertOneLine(CliProcess.Run("harvest", "--model", Fused, "--token-ids", Ids, "--hooks", "resid_post.0", "--out", file), file);
+        AssertOneLine(CliProcess.Run("harvest", "--model", Fused, "--token-ids", Ids, "--hooks", "resid_post.0", "--out", Path.Combine(file, "sub")), file);
+        Assert.Equal("precious", File.ReadAllText(file));
+    }
+
+    [Fact]
+    public void OutUnwritable_OneErrorLine()
+    {
+        // Root writes through permission bits, so the folders are ones nobody may create entries in.
+        AssertOneLine(CliProcess.Run(SmallTrain("/sys/saesharp-test-out")), "/sys/saesharp-test-out");
+        AssertOneLine(CliProcess.Run("harvest", "--model", Fused, "--token-ids", Ids, "--hooks", "resid_post.0", "--out", "/sys/saesharp-test-out"), "/sys/saesharp-test-out");
+        AssertOneLine(CliProcess.Run(SmallTrain("/proc/self/saesharp-test-out")), "/proc/self/saesharp-test-out");
+    }
+
+    [Fact]
+    public void StoreExport_OutIsAFolder_OneErrorLine()
+    {
+        var dir = CliProcess.NewTempDir();
+        var store = Path.Combine(dir, "s");
+        Assert.Equal(0, CliProcess.Run("harvest", "--model", Fused, "--token-ids", Ids, "--hooks", "resid_post.0", "--context", "16", "--out", store).ExitCode);
+        var folder = Path.Combine(dir, "exports");
+        Directory.CreateDirectory(folder);
+        AssertOneLine(CliProcess.Run("store", "export", store, "--hook", "resid_post.0", "--out", folder), folder, "folder");
+        AssertOneLine(CliProcess.Run("store", "export", store, "--hook", "resid_post.0", "--out", folder, "--force"), folder, "folder");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(folder));
+    }
+
+    [Fact]
+    public void DiskFull_OneErrorLine()
+    {
+        // A 4 KiB tmpfs; where this process may not mount one (not root, no CAP_SYS_ADMIN) the case cannot be made and the test passes vacuously.
+        var mount = Path.Combine(CliProcess.NewTempDir(), "full");
+        Directory.CreateDirectory(mount);
+        using (var mounting = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("mount", ["-t", "tmpfs", "-o", "size=4k", "tmpfs", mount]) { RedirectStandardError = true })!)
+        {
+            mounting.WaitForExit();
+            if (mounting.ExitCode != 0) return;
+        }
+        try
+        {
+            var store = Path.Combine(mount, "s");
+            AssertOneLine(CliProcess.Run("harvest", "--model", Fused, "--token-ids", Ids, "--hooks", "resid_post.0,resid_post.1", "--context", "16", "--out", store, "--json"),
+                "No space left on device");
+            AssertOneLine(CliProcess.Run([.. SmallTrain(Path.Combine(mount, "sae")), "--json"]), "No space left on device");
+        }
+        finally
+        {
+            using var unmounting = System.Diagnostics.Process.Start("umount", [mount]);
+            unmounting.WaitForExit();
+        }
+    }
 }

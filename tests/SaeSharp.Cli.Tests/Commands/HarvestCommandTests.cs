@@ -118,6 +118,75 @@ public sealed class HarvestCommandTests
         Assert.Contains("shard 2 of hook resid_post.2 is corrupted", inspectErr);
     }
 
+    /// <summary>What kill -9 leaves in the first-commit window: the lock, shard files and temporaries, no manifest.</summary>
+    private static void KilledBeforeFirstCommit(string store)
+    {
+        Directory.CreateDirectory(Path.Combine(store, "hook-000"));
+        Directory.CreateDirectory(Path.Combine(store, "hook-001"));
+        File.WriteAllText(Path.Combine(store, ".lock"), "12345\n");
+        File.WriteAllBytes(Path.Combine(store, "hook-000", "shard-000000.bin"), new byte[1000]);
+        File.WriteAllBytes(Path.Combine(store, "hook-001", ".shard-000000.bin.12345.0123456789abcdef0123456789abcdef.tmp"), new byte[300]);
+        File.WriteAllText(Path.Combine(store, ".manifest.json.12345.0123456789abcdef0123456789abcdef.tmp"), "{\"trunc");
+    }
+
+    [Fact]
+    public void Harvest_KilledBeforeFirstCommit_ResumeOrFreshRunStartsFromZero()
+    {
+        var dir = CliProcess.NewTempDir();
+        string[] Args(string output) =>
+            ["harvest", "--model", Fused, "--token-ids", CliProcess.Fixture("gptneo/token_ids.json"), "--hooks", "resid_pre.0,resid_post.1",
+             "--context", "16", "--shard-rows", "8", "--threads", "1", "--out", output];
+        var whole = Path.Combine(dir, "whole");
+        var first = CliProcess.Run(Args(whole));
+        Assert.True(first.ExitCode == 0, first.Stderr);
+
+        var resumed = Path.Combine(dir, "resumed");
+        KilledBeforeFirstCommit(resumed);
+        var resume = CliProcess.Run([.. Args(resumed), "--resume"]);
+        Assert.True(resume.ExitCode == 0, resume.Stderr);
+        CliProcess.AssertSameFiles(CliProcess.Snapshot(whole), CliProcess.Snapshot(resumed));
+
+        var fresh = Path.Combine(dir, "fresh");
+        KilledBeforeFirstCommit(fresh);
+        var again = CliProcess.Run(Args(fresh));
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        CliProcess.AssertSameFiles(CliProcess.Snapshot(whole), CliProcess.Snapshot(fresh));
+
+        // Anything that is not a writer's leftover makes the folder someone else's.
+        var mine = Path.Combine(dir, "mine");
+        KilledBeforeFirstCommit(mine);
+        File.WriteAllText(Path.Combine(mine, "notes.txt"), "precious");
+        foreach (var extra in new[] { Array.Empty<string>(), ["--resume"] })
+        {
+            var refused = CliProcess.Run([.. Args(mine), .. extra]);
+            Assert.Equal(2, refused.ExitCode);
+            Assert.StartsWith("error: ", refused.Stderr);
+        }
+        Assert.Equal("precious", File.ReadAllText(Path.Combine(mine, "notes.txt")));
+        Assert.True(File.Exists(Path.Combine(mine, "hook-000", "shard-000000.bin")));
+    }
+
+    [Fact]
+    public void Harvest_Force_ReplacesAStoreAndConflictsWithResume()
+    {
+        var dir = CliProcess.NewTempDir();
+        var store = Path.Combine(dir, "s");
+        string[] Args(string hook) =>
+            ["harvest", "--model", Fused, "--token-ids", CliProcess.Fixture("gptneo/token_ids.json"), "--hooks", hook, "--context", "16", "--threads", "1", "--out", store];
+        Assert.Equal(0, CliProcess.Run(Args("resid_post.0")).ExitCode);
+        var refused = CliProcess.Run(Args("resid_post.1"));
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("--force", refused.Stderr);
+        var both = CliProcess.Run([.. Args("resid_post.1"), "--force", "--resume"]);
+        Assert.Equal(2, both.ExitCode);
+        Assert.StartsWith("error: ", both.Stderr);
+        var replaced = CliProcess.Run([.. Args("resid_post.1"), "--force"]);
+        Assert.True(replaced.ExitCode == 0, replaced.Stderr);
+        var reference = Path.Combine(dir, "reference");
+        Assert.Equal(0, CliProcess.Run([.. Args("resid_post.1")[..^1], reference]).ExitCode);
+        CliProcess.AssertSameFiles(CliProcess.Snapshot(reference), CliProcess.Snapshot(store));
+    }
+
     private static int CommittedShards(string manifest)
     {
         try

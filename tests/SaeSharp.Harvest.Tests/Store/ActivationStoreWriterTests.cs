@@ -256,4 +256,44 @@ public sealed class ActivationStoreWriterTests
         Assert.Throws<ArgumentException>(() => writer.Append([Rows(0, 0, 2)]));
         Assert.Equal(0, writer.PendingRows);
     }
+
+    private static Dictionary<string, byte[]> Files(string dir) =>
+        Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(dir, f), File.ReadAllBytes);
+
+    [Fact]
+    public void Resume_KilledBeforeFirstCommit_StartsFromZeroAndEqualsUninterrupted()
+    {
+        var dir = Fixtures.NewTempDir();
+        var whole = Files(Uninterrupted(dir));
+        var path = Path.Combine(dir, "killed");
+        // What kill -9 leaves while the first shards are written: the lock, one renamed shard, one temporary, no manifest.
+        Directory.CreateDirectory(Path.Combine(path, "hook-000"));
+        Directory.CreateDirectory(Path.Combine(path, "hook-001"));
+        File.WriteAllText(Path.Combine(path, ".lock"), "4242\n");
+        File.WriteAllBytes(Path.Combine(path, "hook-000", "shard-000000.bin"), new byte[48]);
+        File.WriteAllBytes(Path.Combine(path, "hook-001", ".shard-000000.bin.4242.00000000000000000000000000000000.tmp"), new byte[7]);
+        Assert.Throws<SaeSharpException>(() => ActivationStoreWriter.Resume(path)); // without a header there is nothing to start from
+        using (var writer = ActivationStoreWriter.Resume(path, Header()))
+        {
+            Assert.Equal(0, writer.Manifest.Rows);
+            AppendRange(writer, 0, 17);
+            writer.Finish(new StoreCursor { Sequence = 6 });
+        }
+        var resumed = Files(path);
+        Assert.Equal(whole.Keys.Order(), resumed.Keys.Order());
+        foreach (var (file, bytes) in whole) Assert.True(bytes.AsSpan().SequenceEqual(resumed[file]), $"{file} differs");
+    }
+
+    [Fact]
+    public void Create_FolderWithOtherFilesBesideLeftovers_Refused()
+    {
+        var path = Path.Combine(Fixtures.NewTempDir(), "mine");
+        Directory.CreateDirectory(Path.Combine(path, "hook-000"));
+        File.WriteAllBytes(Path.Combine(path, "hook-000", "shard-000000.bin"), new byte[48]);
+        File.WriteAllText(Path.Combine(path, "hook-000", "notes.txt"), "precious");
+        Assert.Throws<SaeSharpException>(() => ActivationStoreWriter.Create(path, Header()));
+        Assert.Throws<SaeSharpException>(() => ActivationStoreWriter.Resume(path, Header()));
+        Assert.Equal("precious", File.ReadAllText(Path.Combine(path, "hook-000", "notes.txt")));
+        Assert.True(File.Exists(Path.Combine(path, "hook-000", "shard-000000.bin")));
+    }
 }
