@@ -57,7 +57,13 @@ public static class CrosscoderCheckpoint
         var configPath = Path.Combine(directory, ConfigFileName);
         if (!File.Exists(configPath))
             throw new SaeSharpException("missing: not a crosscoder folder", configPath);
-        var info = StrictJson.Deserialize(StrictJson.ReadUtf8File(configPath), CrosscoderJsonContext.Default.CrosscoderCheckpointInfo, configPath);
+        CrosscoderCheckpointInfo info;
+        using (var document = StrictJson.Parse(StrictJson.ReadUtf8File(configPath), configPath))
+        {
+            if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("crosscoder", out var crosscoderElement))
+                CrosscoderJson.CheckSparsity(crosscoderElement, configPath, "crosscoder");
+            info = StrictJson.Deserialize(document, CrosscoderJsonContext.Default.CrosscoderCheckpointInfo, configPath);
+        }
         if (info.Format != Format)
             throw new SaeSharpException($"format is '{info.Format}', expected '{Format}'", configPath, "format");
         if (info.Crosscoder is null)
