@@ -1,5 +1,6 @@
 using System.Text;
 using SaeSharp.Testing;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace SaeSharp.Crosscoders.Tests;
@@ -14,8 +15,11 @@ public sealed class CrosscoderFuzzTests : IDisposable
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(3);
     private readonly string _directory = Directory.CreateTempSubdirectory("saesharp-fuzz-crosscoder-").FullName;
 
-    public CrosscoderFuzzTests()
+    private readonly ITestOutputHelper _output;
+
+    public CrosscoderFuzzTests(ITestOutputHelper output)
     {
+        _output = output;
         foreach (var file in Directory.GetFiles(Stopped("crosscoder-batchtopk")))
             File.Copy(file, Path.Combine(_directory, Path.GetFileName(file)));
     }
@@ -38,21 +42,21 @@ public sealed class CrosscoderFuzzTests : IDisposable
     public void CrosscoderCheckpoint_Load_MutatedConfigs_LoadOrThrowSaeSharpException()
     {
         var weights = File.ReadAllBytes(PathOf(CrosscoderCheckpoint.WeightsFileName));
-        Fuzz.Run([Seed("crosscoder-batchtopk", "cfg.json"), Seed("crosscoder-l1", "cfg.json")], 3000, bytes =>
+        Fuzz.Run([Seed("crosscoder-batchtopk", "cfg.json"), Seed("crosscoder-l1", "cfg.json")], 800, bytes =>
         {
             File.WriteAllBytes(PathOf(CrosscoderCheckpoint.ConfigFileName), bytes);
             CrosscoderCheckpoint.Load(_directory).Dispose();
-        }, Budget);
+        }, Budget, log: _output.WriteLine);
         Assert.NotEmpty(weights);
     }
 
     [Fact]
     public void CrosscoderCheckpoint_Load_MutatedWeights_LoadOrThrowSaeSharpException() =>
-        Fuzz.Run([Seed("crosscoder-batchtopk", CrosscoderCheckpoint.WeightsFileName)], 2000, bytes =>
+        Fuzz.Run([Seed("crosscoder-batchtopk", CrosscoderCheckpoint.WeightsFileName)], 500, bytes =>
         {
             File.WriteAllBytes(PathOf(CrosscoderCheckpoint.WeightsFileName), bytes);
             CrosscoderCheckpoint.Load(_directory).Dispose();
-        }, Budget, Fuzz.MutateSafeTensors);
+        }, Budget, Fuzz.MutateSafeTensors, log: _output.WriteLine);
 
     [Fact]
     public void CrosscoderTrainer_Resume_MutatedTrainingStates_ResumeOrThrowSaeSharpException()
@@ -62,7 +66,7 @@ public sealed class CrosscoderFuzzTests : IDisposable
         {
             File.WriteAllBytes(PathOf("training_state.safetensors"), bytes);
             CrosscoderTrainer.Resume(_directory).Dispose();
-        }, TimeSpan.FromSeconds(4), Fuzz.MutateSafeTensors);
+        }, TimeSpan.FromSeconds(4), Fuzz.MutateSafeTensors, log: _output.WriteLine);
         set_rng_state(rng);
     }
 

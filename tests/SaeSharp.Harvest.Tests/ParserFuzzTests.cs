@@ -4,6 +4,7 @@ using SaeSharp.Harvest.Onnx;
 using SaeSharp.Harvest.Store;
 using SaeSharp.Harvest.Tokenization;
 using SaeSharp.Testing;
+using Xunit.Abstractions;
 
 namespace SaeSharp.Harvest.Tests;
 
@@ -11,7 +12,7 @@ namespace SaeSharp.Harvest.Tests;
 /// Every file reader of the harvest package against mutated copies of valid files (the seeds are in
 /// tests/fixtures/fuzz and tests/fixtures/gptneo): each reads or throws <see cref="SaeSharpException"/>.
 /// </summary>
-public sealed class ParserFuzzTests : IDisposable
+public sealed class ParserFuzzTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(3);
     private readonly string _directory = Fixtures.NewTempDir();
@@ -38,33 +39,33 @@ public sealed class ParserFuzzTests : IDisposable
 
     [Fact]
     public void StoreManifest_Read_MutatedManifests_ReadOrThrowSaeSharpException() =>
-        Fuzz.Run([Seed("manifest.json")], 3000, bytes => ReadManifest(bytes), Budget);
+        Fuzz.Run([Seed("manifest.json")], 800, bytes => ReadManifest(bytes), Budget, log: output.WriteLine);
 
     [Fact]
     public void TokenIdsFile_Read_MutatedFiles_ReadOrThrowSaeSharpException() =>
-        Fuzz.Run([Seed("token_ids.json"), File.ReadAllBytes(Fixtures.GptNeo("token_ids.json"))], 3000, bytes => TokenIdsFile.Read(Put("ids.json", bytes)), Budget);
+        Fuzz.Run([Seed("token_ids.json"), File.ReadAllBytes(Fixtures.GptNeo("token_ids.json"))], 600, bytes => TokenIdsFile.Read(Put("ids.json", bytes)), Budget, log: output.WriteLine);
 
     [Fact]
     public void Gpt2Tokenizer_FromTokenizerJson_MutatedFiles_LoadOrThrowSaeSharpException() =>
-        Fuzz.Run([File.ReadAllBytes(Fixtures.GptNeo("tokenizer.json"))], 1500, bytes =>
+        Fuzz.Run([File.ReadAllBytes(Fixtures.GptNeo("tokenizer.json"))], 500, bytes =>
         {
             var tokenizer = Gpt2Tokenizer.FromTokenizerJson(Put("tokenizer.json", bytes));
             tokenizer.Decode(tokenizer.Encode("Hello world, 12 cats."));
-        }, Budget);
+        }, Budget, log: output.WriteLine);
 
     [Fact]
     public void Gpt2Tokenizer_FromVocabAndMerges_MutatedFiles_LoadOrThrowSaeSharpException()
     {
         var vocab = File.ReadAllBytes(Fixtures.GptNeo("vocab.json"));
         var merges = File.ReadAllBytes(Fixtures.GptNeo("merges.txt"));
-        Fuzz.Run([vocab, merges], 1500, bytes =>
+        Fuzz.Run([vocab, merges], 400, bytes =>
         {
             bool isVocab = bytes.Length > 0 && bytes[0] == (byte)'{';
             Put("vocab.json", isVocab ? bytes : vocab);
             Put("merges.txt", isVocab ? merges : bytes);
             var tokenizer = Gpt2Tokenizer.FromVocabAndMerges(Path.Combine(_directory, "vocab.json"), Path.Combine(_directory, "merges.txt"));
             tokenizer.Decode(tokenizer.Encode("Hello world, 12 cats."));
-        }, Budget);
+        }, Budget, log: output.WriteLine);
     }
 
     [Fact]
@@ -74,7 +75,7 @@ public sealed class ParserFuzzTests : IDisposable
             var graph = OnnxGraph.Load(Put("model.onnx", bytes));
             _ = graph.TensorNames.Count;
             HookFinder.Find(graph);
-        }, Budget);
+        }, Budget, log: output.WriteLine);
 
     // Regressions, each found by the fuzzer or named in issue 13.
 

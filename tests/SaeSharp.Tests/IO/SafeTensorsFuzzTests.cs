@@ -1,12 +1,13 @@
 using System.Text;
 using SaeSharp.IO;
 using SaeSharp.Testing;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace SaeSharp.Tests.IO;
 
 /// <summary>The safetensors reader against mutated files, and the bugs the fuzzer found, each by name.</summary>
-public sealed class SafeTensorsFuzzTests : IDisposable
+public sealed class SafeTensorsFuzzTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("saesharp-fuzz-st-").FullName;
 
@@ -27,11 +28,11 @@ public sealed class SafeTensorsFuzzTests : IDisposable
     public void SafeTensorsFile_Parse_MutatedFiles_ReadOrThrowSaeSharpException()
     {
         byte[][] seeds = [Seed(true), Seed(false)];
-        int run = Fuzz.Run(seeds, 4000, bytes =>
+        int run = Fuzz.Run(seeds, 20000, bytes =>
         {
             var contents = SafeTensorsFile.Parse(bytes, "fuzz.safetensors");
             foreach (var tensor in contents.Tensors.Values) tensor.ToTensor().Dispose();
-        }, TimeSpan.FromSeconds(4), Fuzz.MutateSafeTensors);
+        }, TimeSpan.FromSeconds(4), Fuzz.MutateSafeTensors, log: output.WriteLine);
         Assert.True(run > 100, $"only {run} cases ran");
     }
 

@@ -4,13 +4,14 @@ using System.Text.Json.Nodes;
 using SaeSharp.IO;
 using SaeSharp.Testing;
 using SaeSharp.Training;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace SaeSharp.Tests.Training;
 
 /// <summary>Resuming from malformed training states: one <see cref="SaeSharpException"/>, never a native crash.</summary>
 [Collection("Torch")]
-public sealed class TrainingStateFuzzTests : IDisposable
+public sealed class TrainingStateFuzzTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("saesharp-fuzz-state-").FullName;
 
@@ -55,7 +56,7 @@ public sealed class TrainingStateFuzzTests : IDisposable
         {
             File.WriteAllBytes(StatePath, bytes);
             SaeTrainer.Resume(_directory).Dispose();
-        }, TimeSpan.FromSeconds(5), (file, random) => random.Next(3) == 0 ? MutateEmbeddedJson(file, random) : Fuzz.MutateSafeTensors(file, random));
+        }, TimeSpan.FromSeconds(5), (file, random) => random.Next(3) == 0 ? MutateEmbeddedJson(file, random) : Fuzz.MutateSafeTensors(file, random), log: output.WriteLine);
         set_rng_state(rng);
         Assert.True(run > 50, $"only {run} cases ran");
     }
