@@ -58,14 +58,11 @@ public static class CrosscoderCheckpoint
         if (!File.Exists(configPath))
             throw new SaeSharpException("missing: not a crosscoder folder", configPath);
         CrosscoderCheckpointInfo info;
-        try
+        using (var document = StrictJson.Parse(StrictJson.ReadUtf8File(configPath), configPath))
         {
-            info = JsonSerializer.Deserialize(File.ReadAllText(configPath), CrosscoderJsonContext.Default.CrosscoderCheckpointInfo)
-                ?? throw new SaeSharpException("is null", configPath);
-        }
-        catch (JsonException e)
-        {
-            throw new SaeSharpException($"is not valid JSON: {e.Message}", configPath, inner: e);
+            if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("crosscoder", out var crosscoderElement))
+                CrosscoderJson.CheckSparsity(crosscoderElement, configPath, "crosscoder");
+            info = StrictJson.Deserialize(document, CrosscoderJsonContext.Default.CrosscoderCheckpointInfo, configPath);
         }
         if (info.Format != Format)
             throw new SaeSharpException($"format is '{info.Format}', expected '{Format}'", configPath, "format");
@@ -82,19 +79,26 @@ public static class CrosscoderCheckpoint
         }
         if (info.SourceScales is null || info.SourceScales.Count != config.SourceCount || info.SourceScales.Any(s => !(s > 0) || !double.IsFinite(s)))
             throw new SaeSharpException($"must hold {config.SourceCount} positive finite numbers", configPath, "source_scales");
+        if (info.Step < 0)
+            throw new SaeSharpException($"{info.Step} is negative", configPath, "step");
 
         var weightsPath = Path.Combine(directory, WeightsFileName);
         var contents = SafeTensorsFile.Read(weightsPath);
         long s = config.SourceCount, d = config.InputDim, l = config.LatentCount;
+        // Every tensor is checked against the config before the crosscoder is allocated, so a config that claims
+        // sizes its weights do not have is refused rather than allocated.
+        (string Name, long[] Shape)[] expected = [("W_enc", [s, d, l]), ("W_dec", [l, s, d]), ("b_enc", [l]), ("b_dec", [s, d]), ("threshold", [l])];
+        foreach (var (name, shape) in expected)
+            Check(contents, weightsPath, name, shape);
         var crosscoder = Crosscoder.CreateEmpty(config);
         try
         {
             using var noGrad = no_grad();
-            Copy(contents, weightsPath, "W_enc", [s, d, l], crosscoder.EncoderWeightSDL);
-            Copy(contents, weightsPath, "W_dec", [l, s, d], crosscoder.DecoderWeightLSD);
-            Copy(contents, weightsPath, "b_enc", [l], crosscoder.EncoderBiasL);
-            Copy(contents, weightsPath, "b_dec", [s, d], crosscoder.DecoderBiasSD);
-            Copy(contents, weightsPath, "threshold", [l], crosscoder.ThresholdL);
+            Copy(contents, "W_enc", crosscoder.EncoderWeightSDL);
+            Copy(contents, "W_dec", crosscoder.DecoderWeightLSD);
+            Copy(contents, "b_enc", crosscoder.EncoderBiasL);
+            Copy(contents, "b_dec", crosscoder.DecoderBiasSD);
+            Copy(contents, "threshold", crosscoder.ThresholdL);
         }
         catch
         {
@@ -105,14 +109,18 @@ public static class CrosscoderCheckpoint
         return new LoadedCrosscoder(crosscoder, info.SourceScales.ToArray(), info.Step);
     }
 
-    private static void Copy(SafeTensorsContents contents, string path, string name, long[] shape, Tensor target)
+    private static void Check(SafeTensorsContents contents, string path, string name, long[] shape)
     {
         var stored = contents.Get(name, path);
         if (stored.DType != SafeTensorDType.F32)
             throw new SaeSharpException($"dtype is {stored.DType}, expected F32", path, name);
         if (!stored.Shape.SequenceEqual(shape))
             throw new SaeSharpException($"shape is [{string.Join(", ", stored.Shape)}], expected [{string.Join(", ", shape)}]", path, name);
-        using var value = stored.ToTensor();
+    }
+
+    private static void Copy(SafeTensorsContents contents, string name, Tensor target)
+    {
+        using var value = contents.Tensors[name].ToTensor();
         target.copy_(value);
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using SaeSharp.Crosscoders.Internals;
 using SaeSharp.Training;
 using SaeSharp.Training.Fused;
 using static TorchSharp.torch;
@@ -45,7 +46,7 @@ public sealed class CrosscoderTrainer : DictionaryTrainer
         if (state.Required("kind") != "crosscoder")
             throw new SaeSharpException("is not a crosscoder's training state", state.Path, "kind");
         var trainConfig = ReadTrainConfig(state).Validate();
-        var config = state.RequiredJson("crosscoder_config", CrosscoderJsonContext.Default.CrosscoderConfig).Validate();
+        var config = CrosscoderJson.ReadConfig(state.Required("crosscoder_config"), state.Path, "crosscoder_config").Validate();
         var trainer = new CrosscoderTrainer(Crosscoder.CreateEmpty(config), trainConfig, ResumeOptions(state, options));
         trainer.Restore(state);
         return trainer;

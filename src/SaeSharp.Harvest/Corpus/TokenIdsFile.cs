@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SaeSharp.IO;
 
 namespace SaeSharp.Harvest.Corpus;
 
@@ -11,9 +12,8 @@ public static class TokenIdsFile
     {
         var full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw new SaeSharpException("token-id file not found", full, "token_ids_path");
-        try
+        using var document = StrictJson.Parse(StrictJson.ReadUtf8File(full, "token_ids_path"), full, "token_ids_path");
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(full));
             if (document.RootElement.ValueKind != JsonValueKind.Array)
                 throw new SaeSharpException("not a JSON array of token-id arrays", full, "token_ids_path");
             var sequences = new List<int[]>();
@@ -26,7 +26,7 @@ public static class TokenIdsFile
                 int t = 0;
                 foreach (var id in sequence.EnumerateArray())
                 {
-                    if (!id.TryGetInt32(out ids[t]) || ids[t] < 0)
+                    if (id.ValueKind != JsonValueKind.Number || !id.TryGetInt32(out ids[t]) || ids[t] < 0)
                         throw new SaeSharpException($"sequence {i}, position {t}: {id} is not a non-negative 32-bit id", full, "token_ids_path");
                     t++;
                 }
@@ -35,10 +35,6 @@ public static class TokenIdsFile
             }
             if (sequences.Count == 0) throw new SaeSharpException("holds no sequence", full, "token_ids_path");
             return sequences.ToArray();
-        }
-        catch (JsonException e)
-        {
-            throw new SaeSharpException($"not valid JSON: {e.Message}", full, "token_ids_path", e);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using SaeSharp.IO;
 
 namespace SaeSharp.Harvest.Store;
 
@@ -20,12 +21,25 @@ internal static class StoreManifestFile
         var path = Path.Combine(storeDir, FileName);
         if (!File.Exists(path))
             throw new SaeSharpException("not an activation store: no manifest.json", storeDir);
-        StoreManifest? manifest;
-        try { manifest = JsonSerializer.Deserialize(File.ReadAllBytes(path), StoreJsonContext.Default.StoreManifest); }
-        catch (JsonException e) { throw new SaeSharpException($"manifest is not valid: {e.Message}", path, inner: e); }
-        if (manifest is null) throw new SaeSharpException("manifest is null", path);
+        using var document = StrictJson.Parse(StrictJson.ReadUtf8File(path), path);
+        // The enum converter also reads numbers ("dtype": 1 is f16) and comma lists; only the names are the format.
+        if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("dtype", out var dtype)
+            && (dtype.ValueKind != JsonValueKind.String || dtype.GetString() is not ("f32" or "f16")))
+            throw new SaeSharpException($"{dtype.GetRawText()} is not \"f32\" or \"f16\"", path, "dtype");
+        var manifest = StrictJson.Deserialize(document, StoreJsonContext.Default.StoreManifest, path);
         Check(manifest, path);
         return manifest;
+    }
+
+    private static void CheckFileRef(StoreFileRef? file, string path, string field, bool required)
+    {
+        if (file is null)
+        {
+            if (required) throw new SaeSharpException("missing", path, field);
+            return;
+        }
+        if (string.IsNullOrEmpty(file.File) || file.Sha256 is not { Length: 64 } || file.Bytes < 0)
+            throw new SaeSharpException("needs a file name, a byte count and a 64-digit sha256", path, field);
     }
 
     public static int ElementSize(StoreDType dtype) => dtype == StoreDType.F16 ? 2 : 4;
@@ -44,6 +58,11 @@ internal static class StoreManifestFile
 
     private static void Check(StoreManifest m, string path)
     {
+        // Deserialisation leaves a `null` in the file as null even where the type says otherwise.
+        CheckFileRef(m.Model, path, "model", required: true);
+        CheckFileRef(m.Tokenizer, path, "tokenizer", required: false);
+        if (m.Input is null || string.IsNullOrEmpty(m.Input.Kind)) throw new SaeSharpException("missing or without a kind", path, "input");
+        CheckFileRef(m.Input.Source, path, "input.source", required: true);
         if (m.Format != StoreManifest.FormatName) throw new SaeSharpException($"format is `{m.Format}`, expected `{StoreManifest.FormatName}`", path, "format");
         if (m.Version != StoreManifest.CurrentVersion) throw new SaeSharpException($"version {m.Version} is not supported (this reader knows {StoreManifest.CurrentVersion})", path, "version");
         if (!Enum.IsDefined(m.DType)) throw new SaeSharpException($"`{m.DType}` is not f32 or f16", path, "dtype");
@@ -51,8 +70,9 @@ internal static class StoreManifestFile
         if (m.RowsPerShard <= 0) throw new SaeSharpException($"{m.RowsPerShard} is not positive", path, "rows_per_shard");
         if (m.Shards is null) throw new SaeSharpException("missing", path, "shards");
         foreach (var hook in m.Hooks)
-            if (hook is null || string.IsNullOrEmpty(hook.Name) || hook.D <= 0 || hook.D > 1 << 24)
-                throw new SaeSharpException("a hook lacks a name or has a width outside [1, 16777216]", path, "hooks");
+            if (hook is null || string.IsNullOrEmpty(hook.Name) || string.IsNullOrEmpty(hook.TensorName) || hook.D <= 0 || hook.D > 1 << 24
+                || (hook.Aliases?.Any(string.IsNullOrEmpty) ?? false))
+                throw new SaeSharpException("a hook lacks a name, a tensor or an alias, or has a width outside [1, 16777216]", path, "hooks");
         long rows = 0;
         int elementSize = ElementSize(m.DType);
         for (int s = 0; s < m.Shards.Count; s++)
@@ -74,6 +94,6 @@ internal static class StoreManifestFile
             rows += shard.Rows;
         }
         if (rows != m.Rows) throw new SaeSharpException($"shards hold {rows} rows but the manifest says {m.Rows}", path, "rows");
-        if (m.Cursor is null || m.Cursor.Sequence < 0 || m.Cursor.SkipRows < 0) throw new SaeSharpException("cursor is missing or negative", path, "cursor");
+        if (m.Cursor is null || m.Cursor.Sequence < 0 || m.Cursor.SkipRows < 0 || m.Cursor.Document < 0 || m.Cursor.Token < 0) throw new SaeSharpException("cursor is missing or negative", path, "cursor");
     }
 }

@@ -1,6 +1,8 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
+using SaeSharp.IO;
 
 namespace SaeSharp.Harvest.Tokenization;
 
@@ -78,10 +80,7 @@ public sealed partial class Gpt2Tokenizer
     {
         var full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw new SaeSharpException("tokenizer.json not found", full, "tokenizer_path");
-        JsonDocument document;
-        try { document = JsonDocument.Parse(File.ReadAllBytes(full)); }
-        catch (JsonException e) { throw new SaeSharpException($"not valid JSON: {e.Message}", full, inner: e); }
-        using (document)
+        using (var document = StrictJson.Parse(StrictJson.ReadUtf8File(full), full))
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
@@ -113,7 +112,7 @@ public sealed partial class Gpt2Tokenizer
                 foreach (var token in added.EnumerateArray())
                 {
                     if (token.ValueKind != JsonValueKind.Object || !token.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String
-                        || !token.TryGetProperty("id", out var id) || !id.TryGetInt32(out int tokenId) || tokenId < 0)
+                        || !token.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.Number || !id.TryGetInt32(out int tokenId) || tokenId < 0)
                         throw new SaeSharpException("an added token lacks a string content or a non-negative id", full, "added_tokens");
                     if (token.TryGetProperty("special", out var special) && special.ValueKind == JsonValueKind.False) continue;
                     specials[content.GetString()!] = tokenId;
@@ -172,12 +171,8 @@ public sealed partial class Gpt2Tokenizer
     {
         var full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw new SaeSharpException("vocab.json not found", full, "tokenizer_path");
-        try
-        {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(full));
-            return ParseVocabulary(document.RootElement, full, "vocab");
-        }
-        catch (JsonException e) { throw new SaeSharpException($"not valid JSON: {e.Message}", full, inner: e); }
+        using var document = StrictJson.Parse(StrictJson.ReadUtf8File(full), full);
+        return ParseVocabulary(document.RootElement, full, "vocab");
     }
 
     private static Dictionary<string, int> ParseVocabulary(JsonElement element, string file, string field)
@@ -188,7 +183,7 @@ public sealed partial class Gpt2Tokenizer
         var ids = new HashSet<int>();
         foreach (var entry in element.EnumerateObject())
         {
-            if (!entry.Value.TryGetInt32(out int id) || id < 0)
+            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0)
                 throw new SaeSharpException("id is not a non-negative 32-bit integer", file, $"{field}[{entry.Name}]");
             if (!ids.Add(id))
                 throw new SaeSharpException($"id {id} is given to two tokens", file, $"{field}[{entry.Name}]");
@@ -203,7 +198,9 @@ public sealed partial class Gpt2Tokenizer
         if (!File.Exists(full)) throw new SaeSharpException("merges.txt not found", full, "tokenizer_path");
         var merges = new List<string>();
         int lineNumber = 0;
-        foreach (var line in File.ReadLines(full))
+        // Decoded strictly: File.ReadLines would turn a bad byte into U+FFFD and build a different tokenizer.
+        using var reader = new StringReader(Encoding.UTF8.GetString(StrictJson.ReadUtf8File(full, "merges")).TrimStart('\uFEFF'));
+        while (reader.ReadLine() is { } line)
         {
             lineNumber++;
             if (line.Length == 0 || (lineNumber == 1 && line.StartsWith("#version", StringComparison.Ordinal))) continue;

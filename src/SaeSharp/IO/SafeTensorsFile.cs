@@ -46,16 +46,7 @@ public static class SafeTensorsFile
         int dataStart = 8 + (int)headerLength;
         long dataLength = bytes.Length - dataStart;
 
-        JsonDocument header;
-        try
-        {
-            header = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
-        }
-        catch (JsonException e)
-        {
-            throw new SaeSharpException($"header is not valid JSON: {e.Message}", origin, inner: e);
-        }
-        using (header)
+        using (var header = StrictJson.Parse(bytes.AsMemory(8, (int)headerLength), origin, "header"))
         {
             if (header.RootElement.ValueKind != JsonValueKind.Object)
                 throw new SaeSharpException("header is not a JSON object", origin);
@@ -160,8 +151,7 @@ public static class SafeTensorsFile
         if (entry.ValueKind != JsonValueKind.Object)
             throw new SaeSharpException("header entry is not an object", origin, name);
         if (!entry.TryGetProperty("dtype", out var dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String
-            || !Enum.TryParse<SafeTensorDType>(dtypeElement.GetString(), ignoreCase: false, out var dtype)
-            || !Enum.IsDefined(dtype))
+            || !SafeTensorsFormat.TryParseDType(dtypeElement.GetString()!, out var dtype))
             throw new SaeSharpException($"dtype {(entry.TryGetProperty("dtype", out var d) ? d.ToString() : "(missing)")} is not one of {string.Join(", ", Enum.GetNames<SafeTensorDType>())}", origin, name);
         if (!entry.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
             throw new SaeSharpException("shape is missing or not an array", origin, name);
@@ -176,6 +166,7 @@ public static class SafeTensorsFile
             catch (OverflowException) { throw new SaeSharpException("shape's element count overflows", origin, name); }
         }
         if (!entry.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2
+            || offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
             || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end))
             throw new SaeSharpException("data_offsets is missing or not two integers", origin, name);
         if (begin < 0 || end < begin || end > dataLength)

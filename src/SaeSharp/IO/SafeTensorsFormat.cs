@@ -5,6 +5,24 @@ namespace SaeSharp.IO;
 /// <summary>Element-type facts of the safetensors format shared by the reader and the writer.</summary>
 internal static class SafeTensorsFormat
 {
+    /// <summary>
+    /// The dtype named exactly <paramref name="name"/>. Not <see cref="Enum.TryParse{TEnum}(string?, bool, out TEnum)"/>:
+    /// it also accepts numbers (<c>"1"</c>) and comma lists (<c>"F32, F64"</c>, OR-ed as flags), both of which read as F32.
+    /// </summary>
+    public static bool TryParseDType(string name, out SafeTensorDType dtype)
+    {
+        foreach (var candidate in Enum.GetValues<SafeTensorDType>())
+        {
+            if (string.Equals(candidate.ToString(), name, StringComparison.Ordinal))
+            {
+                dtype = candidate;
+                return true;
+            }
+        }
+        dtype = default;
+        return false;
+    }
+
     public static int ElementSize(SafeTensorDType dtype) => dtype switch
     {
         SafeTensorDType.F64 or SafeTensorDType.I64 => 8,

@@ -93,19 +93,11 @@ public sealed class AdamOptimizer : IDisposable
             _firstMoments[i].copy_(Required(state, $"adam.m.{_parameters[i].Name}", _firstMoments[i]));
             _secondMoments[i].copy_(Required(state, $"adam.v.{_parameters[i].Name}", _secondMoments[i]));
         }
-        if (!state.TryGetValue("adam.step", out var step))
-            throw new SaeSharpException("training state lacks adam.step", field: "adam.step");
-        StepCount = step.item<long>();
+        StepCount = TrainingState.RequiredStepCount(state);
     }
 
-    private static Tensor Required(IReadOnlyDictionary<string, Tensor> state, string name, Tensor like)
-    {
-        if (!state.TryGetValue(name, out var value))
-            throw new SaeSharpException("training state lacks this optimizer tensor", field: name);
-        if (!value.shape.SequenceEqual(like.shape))
-            throw new SaeSharpException($"shape [{string.Join(", ", value.shape)}] does not match the model's [{string.Join(", ", like.shape)}]", field: name);
-        return value;
-    }
+    private static Tensor Required(IReadOnlyDictionary<string, Tensor> state, string name, Tensor like) =>
+        TrainingState.RequiredLike(state, name, like);
 
     /// <summary>Releases the moments.</summary>
     public void Dispose()

@@ -148,12 +148,20 @@ public abstract class DictionaryTrainer : IDisposable
             var deadName = state.Tensors.ContainsKey(DeadCounterName) || !state.Tensors.ContainsKey(LegacyDeadCounterName) ? DeadCounterName : LegacyDeadCounterName;
             _tokensSinceFiredL.copy_(state.RequiredTensor(deadName, _tokensSinceFiredL));
         }
-        TrainingStep.LoadOptimizerState(state.Tensors);
-        if (state.Tensors.TryGetValue("rng.torch_cpu", out var rng))
-            torch.set_rng_state(rng);
-        _stepIndex = state.RequiredLong("step");
-        _sourcePosition = state.RequiredLong("source_position");
+        try
+        {
+            TrainingStep.LoadOptimizerState(state.Tensors);
+        }
+        catch (SaeSharpException e) when (e.FilePath is null)
+        {
+            throw new SaeSharpException(e.Message, state.Path, inner: e);
+        }
+        _stepIndex = state.RequiredNonNegativeLong("step");
+        _sourcePosition = state.RequiredNonNegativeLong("source_position");
         RestoreStateMetadata(state);
+        // Last: the global generator changes only once everything else has been read.
+        if (state.RngState() is { } rng)
+            torch.set_rng_state(rng);
         _initialized = true;
     }
 

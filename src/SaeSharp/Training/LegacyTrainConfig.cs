@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SaeSharp.IO;
 
 namespace SaeSharp.Training;
 
@@ -17,7 +18,7 @@ internal static class LegacyTrainConfig
         JsonObject node;
         try
         {
-            node = JsonNode.Parse(state.Required(Key)) as JsonObject ?? throw new SaeSharpException("is not a JSON object", state.Path, Key);
+            node = JsonNode.Parse(state.Required(Key), documentOptions: StrictJson.DocumentOptions) as JsonObject ?? throw new SaeSharpException("is not a JSON object", state.Path, Key);
         }
         catch (JsonException e)
         {
@@ -49,7 +50,7 @@ internal static class LegacyTrainConfig
         {
             return node.Deserialize(SaeSharpJsonContext.Default.TrainConfig) ?? throw new SaeSharpException("is null", state.Path, Key);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
         {
             throw new SaeSharpException($"is not a valid train config: {e.Message}", state.Path, Key, e);
         }

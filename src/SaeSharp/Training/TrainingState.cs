@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -77,26 +78,87 @@ public sealed class TrainingState : IDisposable
     /// <exception cref="SaeSharpException">The key is missing or does not hold that JSON.</exception>
     public T RequiredJson<T>(string key, JsonTypeInfo<T> typeInfo) where T : class
     {
-        try
-        {
-            return JsonSerializer.Deserialize(Required(key), typeInfo) ?? throw new SaeSharpException("is null", Path, key);
-        }
-        catch (JsonException e)
-        {
-            throw new SaeSharpException($"is not valid JSON for {typeof(T).Name}: {e.Message}", Path, key, e);
-        }
+        return StrictJson.Deserialize(Required(key), typeInfo, Path, key);
+    }
+
+    /// <summary>The non-negative integer under <paramref name="key"/>.</summary>
+    /// <exception cref="SaeSharpException">The key is missing, not an integer, or negative.</exception>
+    public long RequiredNonNegativeLong(string key)
+    {
+        long value = RequiredLong(key);
+        return value >= 0 ? value : throw new SaeSharpException($"{value} is negative", Path, key);
     }
 
     /// <summary>The tensor <paramref name="name"/>, checked to have <paramref name="like"/>'s shape.</summary>
     /// <exception cref="SaeSharpException">The tensor is missing or has another shape.</exception>
     public Tensor RequiredTensor(string name, Tensor like)
     {
-        if (!Tensors.TryGetValue(name, out var value))
-            throw new SaeSharpException("training state lacks this tensor", Path, name);
+        try
+        {
+            return RequiredLike(Tensors, name, like);
+        }
+        catch (SaeSharpException e) when (e.FilePath is null)
+        {
+            throw new SaeSharpException(e.Message, Path, inner: e);
+        }
+    }
+
+    /// <summary>
+    /// The tensor <paramref name="name"/> of <paramref name="tensors"/>, checked to have <paramref name="like"/>'s
+    /// shape and dtype (the optimizers read their moments through this; the error names the tensor, the caller the file).
+    /// </summary>
+    internal static Tensor RequiredLike(IReadOnlyDictionary<string, Tensor> tensors, string name, Tensor like)
+    {
+        if (!tensors.TryGetValue(name, out var value))
+            throw new SaeSharpException("training state lacks this tensor", field: name);
         if (!value.shape.SequenceEqual(like.shape))
-            throw new SaeSharpException($"shape [{string.Join(", ", value.shape)}] where [{string.Join(", ", like.shape)}] is expected", Path, name);
+            throw new SaeSharpException($"shape [{string.Join(", ", value.shape)}] where [{string.Join(", ", like.shape)}] is expected", field: name);
+        if (value.dtype != like.dtype)
+            throw new SaeSharpException($"dtype {value.dtype} where {like.dtype} is expected", field: name);
         return value;
     }
+
+    /// <summary>The optimizer's step count <c>adam.step</c>: one non-negative integer.</summary>
+    internal static long RequiredStepCount(IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        const string Name = "adam.step";
+        if (!tensors.TryGetValue(Name, out var step))
+            throw new SaeSharpException("training state lacks this tensor", field: Name);
+        if (step.NumberOfElements != 1 || step.dtype is not (ScalarType.Int64 or ScalarType.Int32))
+            throw new SaeSharpException($"must be one int64, not {step.dtype} of shape [{string.Join(", ", step.shape)}]", field: Name);
+        long value = step.to_type(ScalarType.Int64).item<long>();
+        return value >= 0 ? value : throw new SaeSharpException($"{value} is negative", field: Name);
+    }
+
+    /// <summary>
+    /// The CPU generator state <c>rng.torch_cpu</c>, checked before libtorch sees it: <c>set_rng_state</c> of a tensor
+    /// of another size or dtype, or of a Mersenne-Twister state whose position is out of range, fails inside libtorch
+    /// with a C++ exception that TorchSharp does not catch, which ends the process.
+    /// </summary>
+    /// <exception cref="SaeSharpException">The tensor is not a state libtorch accepts.</exception>
+    internal Tensor? RngState()
+    {
+        const string Name = "rng.torch_cpu";
+        if (!Tensors.TryGetValue(Name, out var rng)) return null;
+        using var current = get_rng_state();
+        if (rng.dtype != ScalarType.Byte || !rng.shape.SequenceEqual(current.shape))
+            throw new SaeSharpException($"{rng.dtype} of shape [{string.Join(", ", rng.shape)}] where libtorch's CPU generator needs Byte of shape [{string.Join(", ", current.shape)}]", Path, Name);
+        if (rng.NumberOfElements == CpuGeneratorStateBytes)
+        {
+            // CPUGeneratorImplState: uint64 seed, int32 left, int32 seeded, uint64 next, uint64 state[624], ...
+            // libtorch's mt19937::is_valid wants seeded, 1 <= left <= 624 and (uint32)next <= 624.
+            var bytes = rng.data<byte>().ToArray();
+            int left = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8));
+            int seeded = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(12));
+            uint next = (uint)BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(16));
+            if (seeded == 0 || left < 1 || left > MersenneStateWords || next > MersenneStateWords)
+                throw new SaeSharpException($"is not a valid Mersenne-Twister state (left {left}, next {next}, seeded {seeded})", Path, Name);
+        }
+        return rng;
+    }
+
+    private const int CpuGeneratorStateBytes = 5056;
+    private const int MersenneStateWords = 624;
 
     /// <inheritdoc />
     public void Dispose()

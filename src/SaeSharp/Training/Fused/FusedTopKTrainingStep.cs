@@ -259,15 +259,9 @@ public sealed class FusedTopKTrainingStep : ITrainingStep
         foreach (var (name, target) in OptimizerState())
         {
             if (name == "adam.step") { target.Dispose(); continue; }
-            if (!state.TryGetValue(name, out var source))
-                throw new SaeSharpException("training state lacks this optimizer tensor", field: name);
-            if (!source.shape.SequenceEqual(target.shape))
-                throw new SaeSharpException($"shape [{string.Join(", ", source.shape)}] does not match the SAE's [{string.Join(", ", target.shape)}]", field: name);
-            target.copy_(source);
+            target.copy_(TrainingState.RequiredLike(state, name, target));
         }
-        if (!state.TryGetValue("adam.step", out var stepTensor))
-            throw new SaeSharpException("training state lacks adam.step", field: "adam.step");
-        step = stepTensor.to(DeviceType.CPU).to_type(ScalarType.Int64).item<long>();
+        step = TrainingState.RequiredStepCount(state);
     }
 
     /// <inheritdoc />
