@@ -1,3 +1,4 @@
+using SaeSharp.Testing;
 using System.Reflection;
 using PublicApiGenerator;
 
@@ -63,14 +64,6 @@ public sealed class PublicApiTests
         return "";
     }
 
-    /// <summary>This project's source folder, found by walking up from the test binaries to the solution.</summary>
-    private static string TestProjectDirectory()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "SaeSharp.sln")))
-                return Path.Combine(dir.FullName, "tests", "SaeSharp.Api.Tests");
-        }
-        throw new DirectoryNotFoundException($"SaeSharp.sln not found above {AppContext.BaseDirectory}.");
-    }
+    /// <summary>This project's source folder.</summary>
+    private static string TestProjectDirectory() => Path.Combine(RepositoryPaths.Root, "tests", "SaeSharp.Api.Tests");
 }

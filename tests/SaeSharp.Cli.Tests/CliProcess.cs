@@ -1,3 +1,4 @@
+using SaeSharp.Testing;
 using System.Diagnostics;
 
 namespace SaeSharp.Cli.Tests;
@@ -5,7 +6,7 @@ namespace SaeSharp.Cli.Tests;
 /// <summary>Runs the real tool (`dotnet SaeSharp.Cli.dll ...`) as a child process.</summary>
 internal static class CliProcess
 {
-    public static string Root { get; } = FindRoot();
+    public static string Root => RepositoryPaths.Root;
 
     public static string Fixture(string relative) => Path.Combine(Root, "tests", "fixtures", relative);
 
@@ -42,10 +43,4 @@ internal static class CliProcess
             Assert.True(bytes.AsSpan().SequenceEqual(actual[file]), $"{file} differs");
     }
 
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SaeSharp.sln"))) return dir.FullName;
-        throw new InvalidOperationException("repository root not found");
-    }
 }

@@ -26,13 +26,7 @@ public sealed class CrosscoderFuzzTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private static string Stopped(string run)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SaeSharp.sln")))
-                return Path.Combine(dir.FullName, "tests", "fixtures", "legacy-checkpoints", run, "stopped");
-        throw new InvalidOperationException("repository root (SaeSharp.sln) not found above " + AppContext.BaseDirectory);
-    }
+    private static string Stopped(string run) => Path.Combine(LegacyRuns.Fixture(run), "stopped");
 
     private static byte[] Seed(string run, string file) => File.ReadAllBytes(Path.Combine(Stopped(run), file));
 

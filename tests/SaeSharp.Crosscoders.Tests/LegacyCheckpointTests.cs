@@ -1,3 +1,4 @@
+using SaeSharp.Testing;
 using SaeSharp.Training;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -19,21 +20,21 @@ public sealed class LegacyCheckpointTests(ITestOutputHelper output) : IDisposabl
 
     [Fact]
     public Task CrosscoderTrainer_ResumesOldL1Run_BitIdenticalToOldUninterruptedRun() =>
-        ResumeAndCompare("crosscoder-l1", CrosscoderSparsity.L1, tolerance: 0);
+        ResumeAndCompare("crosscoder-l1", CrosscoderSparsity.L1);
 
     // The fused BatchTopK step (the default on the CPU), with AuxK active after the resume (about half the latents
     // dead, 8 AuxK picks per row). Unlike the SAE's fused TopK step (see SaeSharp.Tests' LegacyCheckpointTests), the
     // new AuxK selection leaves this step's result bit-identical: measured, and held exactly.
     [Fact]
     public Task CrosscoderTrainer_ResumesOldFusedBatchTopKRun_BitIdenticalToOldUninterruptedRun() =>
-        ResumeAndCompare("crosscoder-batchtopk", CrosscoderSparsity.BatchTopK, tolerance: 0);
+        ResumeAndCompare("crosscoder-batchtopk", CrosscoderSparsity.BatchTopK);
 
     [Theory]
     [InlineData("crosscoder-batchtopk", CrosscoderSparsity.BatchTopK)]
     [InlineData("crosscoder-l1", CrosscoderSparsity.L1)]
     public void CrosscoderCheckpoint_LoadsOldFolder(string run, CrosscoderSparsity sparsity)
     {
-        var folder = Path.Combine(Fixture(run), "stopped");
+        var folder = Path.Combine(LegacyRuns.Fixture(run), "stopped");
         using var loaded = CrosscoderCheckpoint.Load(folder);
         Assert.Equal(10, loaded.Step);
         var config = loaded.Crosscoder.Config;
@@ -46,16 +47,16 @@ public sealed class LegacyCheckpointTests(ITestOutputHelper output) : IDisposabl
             Assert.True(Identical(state.RequiredTensor($"param.{name}", parameter), parameter), $"{run}: {name} in the weights file differs from the training state's");
     }
 
-    private async Task ResumeAndCompare(string run, CrosscoderSparsity sparsity, double tolerance)
+    private async Task ResumeAndCompare(string run, CrosscoderSparsity sparsity)
     {
         var folder = Path.Combine(_directory, run);
-        CopyDirectory(Path.Combine(Fixture(run), "stopped"), folder);
+        LegacyRuns.CopyDirectory(Path.Combine(LegacyRuns.Fixture(run), "stopped"), folder);
 
         using var source = PairedActivationSource.FromTensors(PairedRows(), seed: 2);
         using var trainer = CrosscoderTrainer.Resume(folder);
         Assert.Equal(10, trainer.Step);
         Assert.Equal(sparsity, trainer.Crosscoder.Config.Sparsity);
-        // The old names, read by LegacyTrainConfig.
+        // The old names, read by TrainConfigReader.
         Assert.Equal(0.5, trainer.TrainConfig.SparsityCoefficient);
         Assert.Equal(TrainingStepKind.Auto, trainer.TrainConfig.StepKind);
         Assert.Equal(1e-2, trainer.TrainConfig.LearningRate);
@@ -63,19 +64,16 @@ public sealed class LegacyCheckpointTests(ITestOutputHelper output) : IDisposabl
         await trainer.TrainAsync(source);
         Assert.Equal(20, trainer.Step);
 
-        using var expected = TrainingState.Load(Path.Combine(Fixture(run), "expected"));
+        using var expected = TrainingState.Load(Path.Combine(LegacyRuns.Fixture(run), "expected"));
         Assert.Equal(expected.Required("source_scales"), string.Join(",", trainer.SourceScales.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
         var compared = trainer.Crosscoder.TrainableParameters.Select(p => (p.Name, (Tensor)p.Parameter, $"param.{p.Name}"))
             .Append(("threshold", trainer.Crosscoder.ThresholdL, "buffer.threshold"));
         foreach (var (name, actual, key) in compared)
         {
             var want = expected.RequiredTensor(key, actual);
-            double difference = RelativeDifference(actual, want);
+            double difference = LegacyRuns.RelativeDifference(actual, want);
             output.WriteLine($"{run} {name}: max |resumed - old| / max |old| = {difference:E3}");
-            if (tolerance == 0)
-                Assert.True(Identical(want, actual), $"{run}: {name} is not bit-identical to the old run's (relative difference {difference:E3})");
-            else
-                Assert.True(difference <= tolerance, $"{run}: {name} differs from the old run's by {difference:E3} (relative), more than {tolerance:E0}");
+            Assert.True(Identical(want, actual), $"{run}: {name} is not bit-identical to the old run's (relative difference {difference:E3})");
         }
         // The dead counters the resumed run wrote (under the new name) match the old run's (under the old one).
         using var resumed = TrainingState.Load(folder);
@@ -103,28 +101,4 @@ public sealed class LegacyCheckpointTests(ITestOutputHelper output) : IDisposabl
 
     private static bool Identical(Tensor a, Tensor b) =>
         a.dtype == b.dtype && a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
-
-    /// <summary>max |a − b| / max |b|: the largest difference relative to the tensor's scale.</summary>
-    private static double RelativeDifference(Tensor actual, Tensor expected)
-    {
-        using var scope = NewDisposeScope();
-        var a = actual.detach().to_type(ScalarType.Float64);
-        var b = expected.to_type(ScalarType.Float64);
-        return a.sub(b).abs().max().item<double>() / Math.Max(b.abs().max().item<double>(), double.Epsilon);
-    }
-
-    private static string Fixture(string run)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SaeSharp.sln")))
-                return Path.Combine(dir.FullName, "tests", "fixtures", "legacy-checkpoints", run);
-        throw new InvalidOperationException("repository root (SaeSharp.sln) not found above " + AppContext.BaseDirectory);
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-    }
 }

@@ -1,9 +1,10 @@
+using SaeSharp.Testing;
 namespace SaeSharp.Harvest.Tests;
 
 /// <summary>Paths of the committed fixtures (tests/fixtures) and of the fetched GPT-2 files.</summary>
 internal static class Fixtures
 {
-    public static string Root { get; } = FindRoot();
+    public static string Root => RepositoryPaths.Root;
 
     public static string Dir => Path.Combine(Root, "tests", "fixtures");
     public static string GptNeo(string file) => Path.Combine(Dir, "gptneo", file);
@@ -26,10 +27,4 @@ internal static class Fixtures
         return dir;
     }
 
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SaeSharp.sln"))) return dir.FullName;
-        throw new InvalidOperationException("repository root (SaeSharp.sln) not found above " + AppContext.BaseDirectory);
-    }
 }

@@ -1,3 +1,4 @@
+using SaeSharp.Testing;
 using TorchSharp;
 using System.Buffers.Binary;
 using System.Text;
@@ -162,13 +163,7 @@ public sealed class SaeCheckpointTests : IDisposable
     }
 
     /// <summary>A folder of tests/fixtures/saelens (written by make_saelens_fixtures.py there, as SAELens 6 writes them).</summary>
-    private static string SaeLensFixture(string name)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SaeSharp.sln")))
-                return Path.Combine(dir.FullName, "tests", "fixtures", "saelens", name);
-        throw new InvalidOperationException("repository root (SaeSharp.sln) not found above " + AppContext.BaseDirectory);
-    }
+    private static string SaeLensFixture(string name) => RepositoryPaths.Fixture("saelens", name);
 
     /// <summary>SAELens' TopK encode on the raw weights (saes/topk_sae.py:238-250 and TopK.forward, lines 60-116).</summary>
     private static Tensor SaeLensTopKEncode(string folder, Tensor xBD, int k, bool rescale)

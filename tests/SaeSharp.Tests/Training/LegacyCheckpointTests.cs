@@ -1,3 +1,4 @@
+using SaeSharp.Testing;
 using SaeSharp.IO;
 using SaeSharp.Training;
 using Xunit.Abstractions;
@@ -23,20 +24,20 @@ public sealed class LegacyCheckpointTests(ITestOutputHelper output) : IDisposabl
 
     [Fact]
     public Task SaeTrainer_ResumesOldAutogradTopKRun_BitIdenticalToOldUninterruptedRun() =>
-        ResumeAndCompare("sae-topk-autograd", TrainingStepKind.Autograd, tolerance: 0);
+        ResumeAndCompare("sae-topk-autograd", TrainingStepKind.Autograd);
 
     // The fused step's AuxK selection is now a quickselect; it sorts each row's picks largest first, the order the old
     // heap listed them in, so the decode sums them in the same order and the resumed run matches bit for bit.
     [Fact]
     public Task SaeTrainer_ResumesOldFusedTopKRun_BitIdenticalToOldUninterruptedRun() =>
-        ResumeAndCompare("sae-topk-fused", TrainingStepKind.Fused, tolerance: 0);
+        ResumeAndCompare("sae-topk-fused", TrainingStepKind.Fused);
 
     [Theory]
     [InlineData("sae-topk-autograd")]
     [InlineData("sae-topk-fused")]
     public void SaeCheckpoint_LoadsOldFolder(string run)
     {
-        var folder = Path.Combine(Fixture(run), "stopped");
+        var folder = Path.Combine(LegacyRuns.Fixture(run), "stopped");
         using var sae = SaeCheckpoint.Load(folder);
         Assert.Equal(16, sae.InputDim);
         Assert.Equal(32, sae.LatentCount);
@@ -51,10 +52,10 @@ public sealed class LegacyCheckpointTests(ITestOutputHelper output) : IDisposabl
         Assert.True(isfinite(latents).all().item<bool>());
     }
 
-    private async Task ResumeAndCompare(string run, TrainingStepKind kind, double tolerance)
+    private async Task ResumeAndCompare(string run, TrainingStepKind kind)
     {
         var folder = Path.Combine(_directory, run);
-        CopyDirectory(Path.Combine(Fixture(run), "stopped"), folder);
+        LegacyRuns.CopyDirectory(Path.Combine(LegacyRuns.Fixture(run), "stopped"), folder);
 
         using var source = new SyntheticActivationSource(Source);
         using var trainer = SaeTrainer.Resume(folder);
@@ -64,45 +65,18 @@ public sealed class LegacyCheckpointTests(ITestOutputHelper output) : IDisposabl
         await trainer.TrainAsync(source);
         Assert.Equal(20, trainer.Step);
 
-        using var expected = TrainingState.Load(Path.Combine(Fixture(run), "expected"));
+        using var expected = TrainingState.Load(Path.Combine(LegacyRuns.Fixture(run), "expected"));
         Assert.Equal(expected.RequiredDouble("activation_scale"), trainer.ActivationScale);
         foreach (var (name, parameter) in trainer.Sae.TrainableParameters)
         {
             var want = expected.RequiredTensor($"param.{name}", parameter);
-            double difference = RelativeDifference(parameter, want);
+            double difference = LegacyRuns.RelativeDifference(parameter, want);
             output.WriteLine($"{run} {name}: max |resumed - old| / max |old| = {difference:E3}");
-            if (tolerance == 0)
-                Assert.True(TestTensors.Identical(want, parameter), $"{run}: {name} is not bit-identical to the old run's (relative difference {difference:E3})");
-            else
-                Assert.True(difference <= tolerance, $"{run}: {name} differs from the old run's by {difference:E3} (relative), more than {tolerance:E0}");
+            Assert.True(TestTensors.Identical(want, parameter), $"{run}: {name} is not bit-identical to the old run's (relative difference {difference:E3})");
         }
         // metrics.jsonl: the old records up to step 10 kept, the resumed ones appended once each.
         var steps = File.ReadAllLines(Path.Combine(folder, DictionaryTrainer.MetricsFileName))
             .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt64()).ToArray();
         Assert.Equal([5L, 10, 15, 20], steps);
-    }
-
-    /// <summary>max |a − b| / max |b|: the largest difference relative to the tensor's scale.</summary>
-    internal static double RelativeDifference(Tensor actual, Tensor expected)
-    {
-        using var scope = NewDisposeScope();
-        var a = actual.detach().to_type(ScalarType.Float64);
-        var b = expected.to_type(ScalarType.Float64);
-        return a.sub(b).abs().max().item<double>() / Math.Max(b.abs().max().item<double>(), double.Epsilon);
-    }
-
-    internal static string Fixture(string run)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SaeSharp.sln")))
-                return Path.Combine(dir.FullName, "tests", "fixtures", "legacy-checkpoints", run);
-        throw new InvalidOperationException("repository root (SaeSharp.sln) not found above " + AppContext.BaseDirectory);
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
     }
 }
