@@ -239,7 +239,7 @@ public sealed class ActivationStoreWriter : IDisposable
     {
         // Shard files (or temporaries) a killed writer left after its last manifest commit; they will be rewritten.
         var committed = manifest.Shards.SelectMany(s => s.Files).Select(f => System.IO.Path.GetFullPath(System.IO.Path.Combine(storeDir, f.Path))).ToHashSet(StringComparer.Ordinal);
-        foreach (var temp in Directory.EnumerateFiles(storeDir, $".{StoreManifestFile.FileName}.*.tmp")) File.Delete(temp);
+        foreach (var temp in Directory.EnumerateFiles(storeDir, AtomicFile.TemporaryPattern(StoreManifestFile.FileName))) File.Delete(temp);
         foreach (var dir in Directory.EnumerateDirectories(storeDir, "hook-*"))
             foreach (var file in Directory.EnumerateFiles(dir))
                 if (!committed.Contains(System.IO.Path.GetFullPath(file))) File.Delete(file);
@@ -258,7 +258,7 @@ public sealed class ActivationStoreWriter : IDisposable
             var name = System.IO.Path.GetFileName(entry);
             if (File.Exists(entry))
             {
-                if (name != StoreLock.FileName && !IsTemporaryOf(name, StoreManifestFile.FileName)) return false;
+                if (name != StoreLock.FileName && !AtomicFile.IsTemporaryOf(name, StoreManifestFile.FileName)) return false;
             }
             else if (!name.StartsWith("hook-", StringComparison.Ordinal)
                 || Directory.EnumerateFileSystemEntries(entry).Any(f => !IsShardFile(System.IO.Path.GetFileName(f)) || !File.Exists(f)))
@@ -273,16 +273,12 @@ public sealed class ActivationStoreWriter : IDisposable
         (name.StartsWith("shard-", StringComparison.Ordinal) && name.EndsWith(".bin", StringComparison.Ordinal))
         || (name.StartsWith(".shard-", StringComparison.Ordinal) && name.EndsWith(".tmp", StringComparison.Ordinal));
 
-    // AtomicFile's temporaries: ".NAME.PID.GUID.tmp".
-    private static bool IsTemporaryOf(string name, string file) =>
-        name.StartsWith($".{file}.", StringComparison.Ordinal) && name.EndsWith(".tmp", StringComparison.Ordinal);
-
     private static void DeleteStore(string storeDir)
     {
         // The manifest first: from then on the folder holds no store, whatever else survives a crash (a folder
         // without a manifest holds no rows: HoldsNoCommit). Also clears what a writer left before its first commit.
         File.Delete(System.IO.Path.Combine(storeDir, StoreManifestFile.FileName));
-        foreach (var temp in Directory.EnumerateFiles(storeDir, $".{StoreManifestFile.FileName}.*.tmp")) File.Delete(temp);
+        foreach (var temp in Directory.EnumerateFiles(storeDir, AtomicFile.TemporaryPattern(StoreManifestFile.FileName))) File.Delete(temp);
         foreach (var dir in Directory.EnumerateDirectories(storeDir, "hook-*"))
         {
             foreach (var file in Directory.EnumerateFiles(dir)) File.Delete(file);

@@ -159,8 +159,7 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
         var vBTHd = vTableRF.index_select(0, rowsBT).view(b, t, h, dh);
         var qB1Hd = qTableVF.index_select(0, lastIdsB).view(b, 1, h, dh);
         var scoresBTH = kBTHd.mul(qB1Hd).sum(-1);
-        using var scale = (1.0 / Math.Sqrt(dh)).ToScalar();
-        if (Config.ScaleAttention) scoresBTH = scoresBTH.mul(scale);
+        scoresBTH = ScaleScores(scoresBTH);
         scoresBTH = scoresBTH.masked_fill(Mask(layer.Attention, t - 1, t).logical_not().view(1, t, 1), HeldScalars.FloatMin);
         var zBF = scoresBTH.softmax(1).unsqueeze(-1).mul(vBTHd).sum(1).reshape(b, h * dh);
         var midBD = embedTVD.select(0, t - 1).index_select(0, lastIdsB).add(nn.functional.linear(zBF, layer.OutWeight!, layer.OutBias), HeldScalars.One);
@@ -363,12 +362,19 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
         var kBHTd = nn.functional.linear(xBTD, layer.KWeight!, layer.KBias).view(b, t, h, dh).transpose(1, 2);
         var vBHTd = nn.functional.linear(xBTD, layer.VWeight!, layer.VBias).view(b, t, h, dh).transpose(1, 2);
         var scoresBHQT = qBHQd.matmul(kBHTd.transpose(2, 3));
-        using var scale = (1.0 / Math.Sqrt(dh)).ToScalar();
-        if (Config.ScaleAttention) scoresBHQT = scoresBHQT.mul(scale);
+        scoresBHQT = ScaleScores(scoresBHQT);
         var scoresMasked = scoresBHQT.masked_fill(Mask(layer.Attention, queryStart, t).logical_not(), HeldScalars.FloatMin);
         var zBHQd = scoresMasked.softmax(-1).matmul(vBHTd);
         var zBQF = zBHQd.transpose(1, 2).reshape(b, q, h * dh);
         return nn.functional.linear(zBQF, layer.OutWeight!, layer.OutBias);
+    }
+
+    /// <summary>Attention scores divided by √d_head where the config scales them (GPT-Neo does not).</summary>
+    private Tensor ScaleScores(Tensor scores)
+    {
+        if (!Config.ScaleAttention) return scores;
+        using var scale = (1.0 / Math.Sqrt(Config.HeadDim)).ToScalar();
+        return scores.mul(scale);
     }
 
     /// <summary>bool <c>[Q, T]</c>: query i (absolute position queryStart + i) may see key j.</summary>

@@ -11,7 +11,7 @@ public static class AtomicFile
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(directory);
-        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}{TemporarySuffix}");
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
@@ -34,6 +34,15 @@ public static class AtomicFile
             using var writer = new StreamWriter(s, new System.Text.UTF8Encoding(false), leaveOpen: true);
             writer.Write(text);
         });
+
+    private const string TemporarySuffix = ".tmp";
+
+    /// <summary>The file-name pattern of the temporaries <see cref="Write"/> leaves beside <paramref name="fileName"/> when killed mid-write.</summary>
+    public static string TemporaryPattern(string fileName) => $".{fileName}.*{TemporarySuffix}";
+
+    /// <summary>Whether <paramref name="name"/> is such a temporary of <paramref name="fileName"/>.</summary>
+    public static bool IsTemporaryOf(string name, string fileName) =>
+        name.StartsWith($".{fileName}.", StringComparison.Ordinal) && name.EndsWith(TemporarySuffix, StringComparison.Ordinal);
 
     private static void TryDelete(string path)
     {

@@ -200,10 +200,8 @@ public static partial class SaeCheckpoint
         try
         {
             // Bytes, not text: invalid UTF-8 is an error, not a U+FFFD (JsonNode does not check string contents).
-            var bytes = File.ReadAllBytes(path);
-            if (!System.Text.Unicode.Utf8.IsValid(bytes))
-                throw new SaeSharpException("is not valid UTF-8", path);
-            cfg = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject
+            var bytes = StrictJson.ReadUtf8File(path);
+            cfg = JsonNode.Parse(bytes, documentOptions: StrictJson.DocumentOptions) as JsonObject
                 ?? throw new SaeSharpException("is not a JSON object", path);
         }
         catch (JsonException e)

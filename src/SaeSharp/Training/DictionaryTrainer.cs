@@ -124,7 +124,7 @@ public abstract class DictionaryTrainer : IDisposable
     {
         if (state.RequiredLong("format_version") != StateFormatVersion)
             throw new SaeSharpException($"format_version is not {StateFormatVersion}", state.Path, "format_version");
-        return LegacyTrainConfig.Read(state);
+        return TrainConfigReader.Read(state);
     }
 
     /// <summary>Refuses a new run in a folder that already holds one, unless <see cref="TrainerOptions.Overwrite"/> allows it.</summary>

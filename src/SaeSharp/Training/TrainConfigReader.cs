@@ -5,12 +5,11 @@ using SaeSharp.IO;
 namespace SaeSharp.Training;
 
 /// <summary>
-/// Reads the <c>train_config</c> entry of a training state. Crosscoder states written before SAEs and crosscoders
+/// Reads the <c>train_config</c> entry of every training state. Crosscoder states written before SAEs and crosscoders
 /// shared one <see cref="TrainConfig"/> used their own names (<c>l1_coefficient</c>, <c>l1_warmup_steps</c>, and
-/// <c>step</c> as a string enum) and lacked <c>dense_frequency</c>; those are renamed, and the missing field given its
-/// default, here so old runs still resume.
+/// <c>step</c> as a string enum); those are renamed. Any field a config lacks takes its documented default.
 /// </summary>
-internal static class LegacyTrainConfig
+internal static class TrainConfigReader
 {
     public static TrainConfig Read(TrainingState state)
     {

@@ -139,7 +139,7 @@ public sealed class TrainingStateFuzzTests(ITestOutputHelper output) : IDisposab
     public async Task SaeTrainer_Resume_ConfigWithRepeatedKey_Throws()
     {
         // Found by the fuzzer: JsonNode.Parse kept both keys and the JsonObject threw ArgumentException ("An item with
-        // the same key has already been added") when LegacyTrainConfig looked a key up.
+        // the same key has already been added") when TrainConfigReader looked a key up.
         await TrainSeedAsync();
         Rewrite((_, m) => m["train_config"] = "{\"steps\": 3, " + m["train_config"][1..]);
         Assert.Equal("train_config", ResumeFails().Field);
