@@ -51,6 +51,16 @@ public sealed partial class StoryGeneratorTests
     }
 
     [Fact]
+    public void Generate_ArticlesAgreeWithTheWordAfter()
+    {
+        foreach (var story in Many.Value)
+        {
+            Assert.DoesNotMatch(@"\ba [aeiou]", story.Text);
+            Assert.DoesNotMatch(@"\ban [^aeiou]", story.Text);
+        }
+    }
+
+    [Fact]
     public void Generate_PronounsAgreeWithTheirCharacter()
     {
         int pronoun = Label("pronoun"), female = Label("female"), male = Label("male"), c1 = Label("character_1"), c2 = Label("character_2"), name = Label("name");
