@@ -42,6 +42,14 @@ public static class LatentDashboard
             throw new SaeSharpException($"{input.Tokens.Count} token strings for {rows} rows", field: "tokens");
         if (input.SequenceIds is { } ids && ids.Count != rows)
             throw new SaeSharpException($"{ids.Count} sequence ids for {rows} rows", field: "sequence_ids");
+        if (input.Logits is { } logits)
+        {
+            var (decoder, unembedding) = (logits.DecoderLD, logits.UnembeddingVD);
+            if (decoder.dim() != 2 || unembedding.dim() != 2 || decoder.shape[1] != unembedding.shape[1] || unembedding.shape[0] < 1)
+                throw new SaeSharpException($"decoder [{string.Join(", ", decoder.shape)}] and unembedding [{string.Join(", ", unembedding.shape)}] must be [L, D] and [V, D] with the same D", field: "unembedding");
+            if (decoder.shape[0] != input.Latents.LatentCount)
+                throw new SaeSharpException($"the decoder has {decoder.shape[0]} rows for {input.Latents.LatentCount} latents", field: "decoder");
+        }
         if (input.Labels is { } labels)
         {
             if (labels.RowCount != rows || labels.Latents.Count != input.Latents.LatentCount)

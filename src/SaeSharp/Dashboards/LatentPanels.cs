@@ -64,7 +64,8 @@ internal static class LatentPanels
         using var maxS1 = tensor(maxS).clamp_min(tiny);
         using var binsScalar = ((double)bins).ToScalar();
         using var lastBin = ((long)(bins - 1)).ToScalar();
-        using var offsetsS = arange(s, dtype: ScalarType.Int64).mul(binsScalar);
+        using var binsCount = ((long)bins).ToScalar();
+        using var offsetsS = arange(s, dtype: ScalarType.Int64).mul(binsCount);
         var topValuesCS = empty(0, s);
         var topRowsCS = zeros(0, s, dtype: ScalarType.Int64);
         var histogram = zeros(s * bins, dtype: ScalarType.Int64);
@@ -162,10 +163,6 @@ internal static class LatentPanels
     {
         var decoder = logits.DecoderLD;
         var unembedding = logits.UnembeddingVD;
-        if (decoder.dim() != 2 || unembedding.dim() != 2 || decoder.shape[1] != unembedding.shape[1])
-            throw new SaeSharpException($"decoder [{string.Join(", ", decoder.shape)}] and unembedding [{string.Join(", ", unembedding.shape)}] must be [L, D] and [V, D] with the same D", field: "unembedding");
-        if (chosen.Any(j => j >= decoder.shape[0]))
-            throw new SaeSharpException($"the decoder has {decoder.shape[0]} rows but latent {chosen.Max()} is shown", field: "decoder");
         int k = (int)Math.Min(count, unembedding.shape[0]);
         var promoted = new TokenEffect[chosen.Length][];
         var suppressed = new TokenEffect[chosen.Length][];
