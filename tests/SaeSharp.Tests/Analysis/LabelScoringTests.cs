@@ -1,4 +1,5 @@
 using SaeSharp.Analysis;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SaeSharp.Tests.Analysis;
@@ -137,7 +138,8 @@ public sealed class LabelScoringTests
     {
         using var sae = Sae.Create(new SaeConfig(8, 24, new TopKArchitecture(3)), seed: 5);
         using var xND = randn(500, 8, generator: new Generator(6));
-        using var labelsNY = xND.narrow(1, 0, 2).gt(0.5).to(ScalarType.Float32);
+        using var half = 0.5.ToScalar();
+        using var labelsNY = xND.narrow(1, 0, 2).gt(half).to(ScalarType.Float32);
         sae.eval();
         using var latentsNL = sae.Encode(xND);
         string[] names = ["x0 high", "x1 high"];
