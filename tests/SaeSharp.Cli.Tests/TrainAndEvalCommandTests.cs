@@ -66,6 +66,8 @@ public sealed class TrainAndEvalCommandTests : IDisposable
         foreach (var key in new[] { "mse", "fvu", "l0", "dead_fraction", "recovered_fraction" })
             Assert.True(json.TryGetProperty(key, out _), $"train --json lacks {key}: {train.StdOut}");
         Assert.InRange(json.GetProperty("l0").GetDouble(), 0, 2);
+        // Progress goes to stderr whatever stdout carries: --json keeps stdout one object, not the user in the dark.
+        Assert.Contains("train: 30/30 loss", train.StdErr);
 
         var eval = Run("eval", "--sae", output, "--json");
         Assert.True(eval.ExitCode == 0, eval.StdErr);

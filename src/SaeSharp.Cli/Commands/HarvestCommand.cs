@@ -92,7 +92,7 @@ internal static class HarvestCommand
             HarvestResult result;
             try
             {
-                result = await RunWithProgress(config, quiet: r.GetValue(json), cancellation);
+                result = await RunWithProgress(config, cancellation);
             }
             catch (OperationCanceledException)
             {
@@ -119,8 +119,8 @@ internal static class HarvestCommand
         _ => "text",
     };
 
-    private static Task<HarvestResult> RunWithProgress(HarvestConfig config, bool quiet, CancellationToken cancellation) =>
-        ConsoleProgress.RunAsync("harvest", quiet, progress => Task.Run(() => Harvester.Run(config, new SyncProgress<HarvestProgress>(p =>
+    private static Task<HarvestResult> RunWithProgress(HarvestConfig config, CancellationToken cancellation) =>
+        ConsoleProgress.RunAsync("harvest", quiet: false, progress => Task.Run(() => Harvester.Run(config, new SyncProgress<HarvestProgress>(p =>
             progress.Report(new ConsoleProgress.Update(p.Tokens, p.TargetTokens,
                 $"{p.Tokens:N0}/{p.TargetTokens:N0} tokens, {p.TokensPerSecond:N0} tok/s, ETA {(p.Eta is { } eta ? eta.ToString(@"hh\:mm\:ss") : "?")}, {p.CommittedShards} shards"))),
             cancellation), CancellationToken.None));

@@ -67,7 +67,7 @@ public static class SaeDemo
             var harvest = await Task.Run(() => Harvester.Run(new HarvestConfig
             {
                 ModelPath = onnxPath, Hooks = [SaeDemoOptions.Hook], OutputPath = storePath, TokenIdsPath = inputsPath,
-                ContextLength = 3, BatchSize = 1024,
+                ContextLength = 3, BatchSize = 1024, Host = new OnnxHostOptions { IntraOpThreads = options.Threads },
             }, new Reporter<HarvestProgress>(h => Report("harvest", h.Tokens, h.TargetTokens, null)), cancellation), cancellation);
             using var residualND = ReadEqualsRows(storePath, p);
             using var torchResidualND = ModAddGroundTruth.ResidualAtEquals(host.Model, SaeDemoOptions.Hook);

@@ -178,6 +178,7 @@ public abstract class DictionaryTrainer : IDisposable
     {
         if (source.InputDim != RowWidth)
             throw new SaeSharpException($"the source yields rows of width {source.InputDim} but the {ModelName} reads {RowWidth}", field: "d_in");
+        StepMemory.ThrowIfTooLarge(TrainConfig.BatchSize, RowWidth, LatentCount, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         var outputDirectory = Options.OutputDirectory;
         if (outputDirectory is not null)
             Directory.CreateDirectory(outputDirectory);

@@ -104,6 +104,17 @@ public sealed class BadInputTests
          "--steps", "5", "--batch-size", "16", "--out", output];
 
     [Fact]
+    public void BatchBeyondMemory_RefusedWithTheMemoryItNeeds()
+    {
+        // 1e8 rows × 4,096 latents: terabytes; this used to crash inside libtorch's topk instead of saying so.
+        var dir = CliProcess.NewTempDir();
+        string[] args = ["train", "--source", "synthetic", "--d-in", "16", "--true-features", "32", "--active", "2", "--latents", "4096", "--k", "2",
+            "--steps", "5", "--batch-size", "100000000", "--out", Path.Combine(dir, "run")];
+        var stderr = AssertError(CliProcess.Run(args), "--batch-size", "100,000,000 rows needs at least", "GiB per step", "is available");
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
     public void ParseErrors_OneErrorLineAndExit2()
     {
         AssertOneLine(CliProcess.Run("train", "--no-such-option", "1"), "--no-such-option", "saesharp train --help");
