@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SaeSharp.Internals;
+using SaeSharp.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -313,8 +314,6 @@ public abstract class DictionaryTrainer : IDisposable
             if (!finite.item<bool>())
                 throw new SaeSharpException($"{name} holds non-finite values at step {_stepIndex}; the last good checkpoint is kept", directory, "loss");
         }
-        WriteModel(directory, _stepIndex);
-
         var tensors = new List<(string, Tensor)>(modelState);
         tensors.AddRange(TrainingStep.OptimizerState());
         tensors.Add((DeadCounterName, _tokensSinceFiredL));
@@ -329,7 +328,12 @@ public abstract class DictionaryTrainer : IDisposable
         };
         WriteStateMetadata(metadata);
         foreach (var (key, value) in Options.Metadata) metadata["run." + key] = value;
-        TrainingState.Save(directory, tensors, metadata);
+        // One unit: the model's files and the state are staged together and committed by one record (IO/CheckpointCommit).
+        CheckpointCommit.Write(directory, _stepIndex, staging =>
+        {
+            WriteModel(staging, _stepIndex);
+            TrainingState.Save(staging, tensors, metadata);
+        });
         Log.Checkpoint(_logger, _stepIndex, directory);
     }
 
