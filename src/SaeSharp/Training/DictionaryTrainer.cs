@@ -217,7 +217,7 @@ public abstract class DictionaryTrainer : IDisposable
             {
                 long position = source.Position;
                 var xBX = source.NextBatch(config.BatchSize);
-                CheckBatch(xBX, position);
+                CheckBatch(source, xBX, position);
                 var x = PrepareBatch(xBX);
                 double sparsity = LearningRateSchedule.Ramp(_stepIndex, sparsityTarget, config.ResolvedSparsityWarmupSteps);
                 var deadMaskL = _tokensSinceFiredL.ge(deadWindow);
@@ -265,13 +265,11 @@ public abstract class DictionaryTrainer : IDisposable
             ? $" and the last good checkpoint (step {step}) is kept"
             : " before any checkpoint was written, so there is nothing to resume";
 
-    private void CheckBatch(Tensor xBX, long position)
+    private void CheckBatch(IActivationSource source, Tensor xBX, long position)
     {
         if (xBX.dim() != 2 || xBX.shape[1] != RowWidth)
             throw new SaeSharpException($"the source returned a batch of shape [{string.Join(", ", xBX.shape)}], expected [B, {RowWidth}]", field: "activations");
-        using var finite = isfinite(xBX).all();
-        if (!finite.item<bool>())
-            throw new SaeSharpException($"the activation batch at rows {position}..{position + xBX.shape[0] - 1} contains NaN or infinite values; training stopped before using it", field: "activations");
+        NonFiniteRows.ThrowIfAny(source, xBX, position, "training stopped before using it");
     }
 
     private void Initialize(IActivationSource source)
@@ -282,7 +280,7 @@ public abstract class DictionaryTrainer : IDisposable
         using (no_grad())
         {
             var sampleNX = source.NextBatch(rows);
-            CheckBatch(sampleNX, start);
+            CheckBatch(source, sampleNX, start);
             InitializeFromSample(sampleNX);
         }
         source.Seek(start);

@@ -216,7 +216,7 @@ public sealed class HarvesterTests
     }
 
     /// <summary>The fused fixture with token <paramref name="id"/>'s embedding row set to <paramref name="value"/>.</summary>
-    private static string ModelWithEmbeddingRow(string dir, int id, float value)
+    internal static string ModelWithEmbeddingRow(string dir, int id, float value)
     {
         var model = OnnxGraph.Load(Fixtures.FusedModel).Model.Clone();
         var embedding = model.Graph.Initializer.Single(t => t.Dims.Count == 2 && t.Dims[0] == 384 && t.Name.Contains("wte", StringComparison.Ordinal));

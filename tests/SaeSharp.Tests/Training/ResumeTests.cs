@@ -1,3 +1,4 @@
+using TorchSharp;
 using SaeSharp.Training;
 
 namespace SaeSharp.Tests.Training;
@@ -137,6 +138,19 @@ public sealed class ResumeTests : IDisposable
         Assert.Equal("6", metadata["step"]);
         using var kept = SaeSharp.IO.SaeCheckpoint.Load(_directory);
         Assert.Equal(saeConfig.Architecture, kept.Config.Architecture);
+    }
+
+    [Fact]
+    public void SaeEvaluator_RowHoldsNaN_StopsNamingTheRowInsteadOfReportingNaNMetrics()
+    {
+        using var sae = Sae.Create(new SaeConfig(4, 8, new TopKArchitecture(2)), 0);
+        using var rows = TorchSharp.torch.randn(64, 4);
+        using (var nan = float.NaN.ToScalar())
+            rows[37, 2].fill_(nan);
+        using var source = new InMemoryActivationSource(rows, shuffle: false);
+        var error = Assert.Throws<SaeSharpException>(() => SaeSharp.Evaluation.SaeEvaluator.Evaluate(sae, source, batches: 2, batchSize: 32));
+        Assert.Contains("rows 32..63 contains NaN or infinite values, first in row 37", error.Message);
+        Assert.Equal("activations", error.Field);
     }
 
     /// <summary>Cancels once the given step has completed (progress is reported after every step).</summary>
