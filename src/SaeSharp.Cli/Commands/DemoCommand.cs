@@ -45,7 +45,7 @@ internal static class DemoCommand
             }
             catch (OperationCanceledException)
             {
-                await Console.Error.WriteLineAsync($"stopped; a host trained to the end stays in the cache ({options.CacheFolder}): run the same command with --force to start again from it");
+                await Console.Error.WriteLineAsync($"stopped; the host's training (or the trained host) stays in the cache ({options.CacheFolder}): run the same command with --force to continue from it");
                 return CommandRunner.Cancelled;
             }
             using var demo = stoppable;
@@ -58,7 +58,7 @@ internal static class DemoCommand
                     $"""
                     host: test accuracy {demo.Host.TestAccuracy:P2}, key frequencies {string.Join(", ", demo.Host.KeyFrequencies.Frequencies)}
                     sae: fvu {demo.SaeEval.Fvu:G4}, l0 {demo.SaeEval.L0:F2}, dead {demo.SaeEval.DeadFraction:P1}
-                    ground truth: coverage {demo.GroundTruth.Coverage:P0}, purity {demo.GroundTruth.Purity:P1}
+                    ground truth: coverage {demo.GroundTruth.Coverage:P0}, purity {demo.GroundTruth.Purity:P1} (random directions {demo.GroundTruth.BaselinePurity:P1})
                     spliced loss: clean {demo.Spliced.LossClean:G4}, sae {demo.Spliced.LossSae:G4}, zero {demo.Spliced.LossZero:G4} (recovered {demo.Spliced.FractionRecovered:P1})
                     report: {Path.GetFullPath(Path.Combine(directory, "report.html"))} ({clock.Elapsed.TotalSeconds:F0} s)
                     """);

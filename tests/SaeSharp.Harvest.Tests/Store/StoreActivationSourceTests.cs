@@ -49,6 +49,11 @@ public sealed class StoreActivationSourceTests
         store.ReadRow(0, storeRow, row);
         Assert.Contains(row, float.IsNaN);
         Assert.Equal(23 * 20 + 11, storeRow);
+
+        // Inspect counts them instead of reporting a NaN mean norm.
+        var statistics = store.Statistics(0);
+        Assert.Equal(new HookStatistics(statistics.MeanNorm, source.InputDim, 1), statistics);
+        Assert.True(double.IsFinite(statistics.MeanNorm) && statistics.MeanNorm > 0);
     }
 
     [Fact]
