@@ -116,6 +116,7 @@ public static class CrosscoderCheckpoint
             throw new SaeSharpException($"dtype is {stored.DType}, expected F32", path, name);
         if (!stored.Shape.SequenceEqual(shape))
             throw new SaeSharpException($"shape is [{string.Join(", ", stored.Shape)}], expected [{string.Join(", ", shape)}]", path, name);
+        stored.ThrowIfNonFinite(path);
     }
 
     private static void Copy(SafeTensorsContents contents, string name, Tensor target)

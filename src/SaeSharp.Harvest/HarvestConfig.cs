@@ -67,6 +67,13 @@ public sealed record HarvestConfig
     /// <summary>Replace a store already at <see cref="OutputPath"/> (its manifest and shards; other files stay); default false.</summary>
     public bool Overwrite { get; init; }
 
+    /// <summary>
+    /// Store NaN and infinite activations instead of stopping at the first one (default false: a model that produces
+    /// them stops the harvest with the hook, sequence and position). Values beyond float16's range in an
+    /// <see cref="StoreDType.F16"/> store are refused either way.
+    /// </summary>
+    public bool AllowNonFinite { get; init; }
+
     /// <summary>ONNX Runtime settings (provider, threads).</summary>
     public OnnxHostOptions Host { get; init; } = new();
 

@@ -93,6 +93,8 @@ public static class Harvester
                 if (rows[h].Length != batchRows * d)
                     throw new SaeSharpException($"the model returned {rows[h].Length / d} rows for a batch of {batchRows} tokens", field: header.Hooks[h].Name);
                 blocks[h] = rows[h].AsMemory(skip * d, (batchRows - skip) * d);
+                ActivationCheck.ThrowIfUnstorable(blocks[h].Span, d, config.DType, config.AllowNonFinite, header.Hooks[h].Name,
+                    row => Locate(batch, batchSequence, skip + row));
             }
             tokensThisRun += batchRows - skip;
             writer.Append(blocks, new StoreCursor { Sequence = batchSequence, Document = batchCursor.Document, Token = batchCursor.Token, SkipRows = skip });
@@ -107,6 +109,14 @@ public static class Harvester
         var final = writer.Manifest;
         return new HarvestResult(storeDir, final.Rows, final.Hooks.Select(h => h.Name).ToArray(), final.Shards.Count, existing is not null,
             clock.Elapsed.TotalSeconds, tokensThisRun);
+    }
+
+    /// <summary>The sequence (counted over the whole input) and position of row <paramref name="row"/> of a batch.</summary>
+    private static (long Sequence, int Position) Locate(List<int[]> batch, long firstSequence, int row)
+    {
+        int b = 0;
+        while (row >= batch[b].Length) row -= batch[b++].Length;
+        return (firstSequence + b, row);
     }
 
     private static List<string>? Aliases(IReadOnlyList<HookPoint> residual, HookPoint hook)
@@ -126,9 +136,12 @@ public static class Harvester
             {
                 if (sequences[i].Length > config.ContextLength)
                     throw new SaeSharpException($"sequence {i} has {sequences[i].Length} tokens, more than `context_length` {config.ContextLength}", full, "context_length");
-                foreach (var id in sequences[i])
-                    if (host.VocabSize is int v && id >= v)
-                        throw new SaeSharpException($"sequence {i}: token id {id} is outside the model's vocabulary of {v} ids", full, "token_ids_path");
+                for (int t = 0; t < sequences[i].Length; t++)
+                {
+                    int id = sequences[i][t];
+                    if (id < 0 || (host.VocabSize is int v && id >= v))
+                        throw new SaeSharpException($"sequence {i}, position {t}: token id {id} is outside the model's vocabulary of {host.VocabSize?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "non-negative"} ids", full, "token_ids_path");
+                }
             }
             tokenizerRef = null;
             input = new StoreInput { Kind = "token_ids", Source = FileRef(full) };

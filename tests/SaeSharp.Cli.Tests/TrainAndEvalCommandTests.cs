@@ -66,12 +66,18 @@ public sealed class TrainAndEvalCommandTests : IDisposable
         foreach (var key in new[] { "mse", "fvu", "l0", "dead_fraction", "recovered_fraction" })
             Assert.True(json.TryGetProperty(key, out _), $"train --json lacks {key}: {train.StdOut}");
         Assert.InRange(json.GetProperty("l0").GetDouble(), 0, 2);
+        // Progress goes to stderr whatever stdout carries: --json keeps stdout one object, not the user in the dark.
+        Assert.Contains("train: 30/30 loss", train.StdErr);
 
         var eval = Run("eval", "--sae", output, "--json");
         Assert.True(eval.ExitCode == 0, eval.StdErr);
         foreach (var key in new[] { "mse", "fvu", "l0", "dead_fraction" })
             Assert.True(eval.Json.TryGetProperty(key, out _), $"eval --json lacks {key}: {eval.StdOut}");
         Assert.Equal(32, eval.Json.GetProperty("d_sae").GetInt32());
+        // One meaning of mse in both: per element on the raw activations (train's held-out rows are scaled in training).
+        Assert.NotEqual(1.0, json.GetProperty("activation_scale").GetDouble(), 0.2);
+        double ratio = json.GetProperty("mse").GetDouble() / eval.Json.GetProperty("mse").GetDouble();
+        Assert.InRange(ratio, 0.5, 2.0);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using TorchSharp;
 using SaeSharp.Crosscoders.Analysis;
 using SaeSharp.Training.Fused;
 using SaeSharp.Training;
@@ -133,6 +134,41 @@ public sealed class CrosscoderTrainerTests : IDisposable
 
         File.WriteAllText(cfgPath, "{ \"format\": \"other\" }");
         Assert.Equal("format", Assert.Throws<SaeSharpException>(() => CrosscoderCheckpoint.Load(folder)).Field);
+    }
+
+    [Fact]
+    public void CrosscoderCheckpoint_Load_HundredThousandSources_IsRefusedBeforeAllocating()
+    {
+        var folder = Path.Combine(_directory, "huge");
+        var config = new CrosscoderConfig { InputDim = 4, LatentCount = 6, K = 2 };
+        using (var crosscoder = Crosscoder.Create(config, 0))
+            CrosscoderCheckpoint.Save(crosscoder, folder, [1.0, 2.0]);
+        var cfgPath = Path.Combine(folder, CrosscoderCheckpoint.ConfigFileName);
+        var scales = string.Join(",", Enumerable.Repeat("1.0", 100_000));
+        var text = File.ReadAllText(cfgPath).Replace("\"n_sources\": 2", "\"n_sources\": 100000");
+        text = System.Text.RegularExpressions.Regex.Replace(text, "\"source_scales\": \\[[^\\]]*\\]", $"\"source_scales\": [{scales}]");
+        File.WriteAllText(cfgPath, text);
+        var error = Assert.Throws<SaeSharpException>(() => CrosscoderCheckpoint.Load(folder));
+        Assert.Equal("W_enc", error.Field);
+        Assert.Contains("100000", error.Message);
+    }
+
+    [Fact]
+    public void CrosscoderCheckpoint_Load_NonFiniteWeight_NamesFileAndTensor()
+    {
+        var folder = Path.Combine(_directory, "nan");
+        var config = new CrosscoderConfig { InputDim = 4, LatentCount = 6, K = 2 };
+        using (var crosscoder = Crosscoder.Create(config, 0))
+        {
+            using (no_grad())
+            using (var nan = float.NaN.ToScalar())
+                crosscoder.DecoderBiasSD[1, 2].fill_(nan);
+            CrosscoderCheckpoint.Save(crosscoder, folder, [1.0, 2.0]);
+        }
+        var error = Assert.Throws<SaeSharpException>(() => CrosscoderCheckpoint.Load(folder));
+        Assert.Equal("b_dec", error.Field);
+        Assert.EndsWith(CrosscoderCheckpoint.WeightsFileName, error.FilePath);
+        Assert.Contains("NaN or infinite", error.Message);
     }
 
     [Theory]

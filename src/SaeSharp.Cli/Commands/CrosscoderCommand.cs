@@ -64,7 +64,7 @@ internal static class CrosscoderCommand
             CrosscoderDemoResult demo;
             try
             {
-                demo = await ConsoleProgress.RunAsync("crosscoder demo", asJson, reporter => Task.Run(() =>
+                demo = await ConsoleProgress.RunAsync("crosscoder demo", quiet: false, reporter => Task.Run(() =>
                     CrosscoderDemo.Run(options, new StageProgress(reporter, CrosscoderDemo.StageCount(options)), cancellationToken), CancellationToken.None));
             }
             catch (OperationCanceledException)
@@ -172,7 +172,7 @@ internal static class CrosscoderCommand
                 CrosscoderTrainResult trained;
                 try
                 {
-                    trained = await ConsoleProgress.RunAsync("crosscoder train", asJson, async reporter =>
+                    trained = await ConsoleProgress.RunAsync("crosscoder train", quiet: false, async reporter =>
                         await trainer.TrainAsync(paired, new TrainProgressAdapter(reporter), cancellationToken));
                 }
                 catch (OperationCanceledException) when ((result.GetValue(output) ?? result.GetValue(resume)) is { } runDirectory)

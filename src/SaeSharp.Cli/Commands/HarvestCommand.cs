@@ -34,12 +34,13 @@ internal static class HarvestCommand
         var noEos = new Option<bool>("--no-eos") { Description = "do not put <|endoftext|> after each document", DefaultValueFactory = _ => !Defaults.Eos };
         var resume = new Option<bool>("--resume") { Description = "continue the store in --out from its manifest" };
         var force = new Option<bool>("--force") { Description = "replace a store already in --out (other files stay)" };
+        var allowNonFinite = new Option<bool>("--allow-non-finite") { Description = "store NaN and infinite activations instead of stopping at the first" };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = one per core)", DefaultValueFactory = _ => Defaults.Host.IntraOpThreads };
         var provider = new Option<string>("--provider") { Description = "cpu or cuda (needs the GPU build)", DefaultValueFactory = _ => Defaults.Host.ExecutionProvider == OnnxExecutionProvider.Cuda ? "cuda" : "cpu" };
         var device = new Option<int>("--device") { Description = "CUDA device ordinal", DefaultValueFactory = _ => Defaults.Host.DeviceId };
         var json = new Option<bool>("--json") { Description = "print a JSON summary" };
         var command = new Command("harvest", "Run an ONNX decoder over a corpus or exact token ids and store the hook activations (resumable).");
-        foreach (var o in new Option[] { model, tokenizer, corpus, corpusFormat, textField, tokenIds, hooks, context, tokens, output, batchSize, dtype, shardRows, seed, bos, noEos, resume, force, threads, provider, device, json })
+        foreach (var o in new Option[] { model, tokenizer, corpus, corpusFormat, textField, tokenIds, hooks, context, tokens, output, batchSize, dtype, shardRows, seed, bos, noEos, resume, force, allowNonFinite, threads, provider, device, json })
             command.Options.Add(o);
         command.SetAction((ParseResult r, CancellationToken cancellation) => CommandRunner.RunAsync(async () =>
         {
@@ -74,6 +75,7 @@ internal static class HarvestCommand
                 Eos = !r.GetValue(noEos),
                 Resume = r.GetValue(resume),
                 Overwrite = r.GetValue(force),
+                AllowNonFinite = r.GetValue(allowNonFinite),
                 Host = Defaults.Host with
                 {
                     IntraOpThreads = r.GetValue(threads),
@@ -90,7 +92,7 @@ internal static class HarvestCommand
             HarvestResult result;
             try
             {
-                result = await RunWithProgress(config, quiet: r.GetValue(json), cancellation);
+                result = await RunWithProgress(config, cancellation);
             }
             catch (OperationCanceledException)
             {
@@ -117,8 +119,8 @@ internal static class HarvestCommand
         _ => "text",
     };
 
-    private static Task<HarvestResult> RunWithProgress(HarvestConfig config, bool quiet, CancellationToken cancellation) =>
-        ConsoleProgress.RunAsync("harvest", quiet, progress => Task.Run(() => Harvester.Run(config, new SyncProgress<HarvestProgress>(p =>
+    private static Task<HarvestResult> RunWithProgress(HarvestConfig config, CancellationToken cancellation) =>
+        ConsoleProgress.RunAsync("harvest", quiet: false, progress => Task.Run(() => Harvester.Run(config, new SyncProgress<HarvestProgress>(p =>
             progress.Report(new ConsoleProgress.Update(p.Tokens, p.TargetTokens,
                 $"{p.Tokens:N0}/{p.TargetTokens:N0} tokens, {p.TokensPerSecond:N0} tok/s, ETA {(p.Eta is { } eta ? eta.ToString(@"hh\:mm\:ss") : "?")}, {p.CommittedShards} shards"))),
             cancellation), CancellationToken.None));

@@ -35,7 +35,7 @@ internal static class StoreCommand
             {
                 Console.Out.WriteLine($"{summary.Path}: {summary.Rows} rows, {summary.Dtype}, {summary.Bytes} bytes in {summary.Shards} shards{(summary.Complete ? "" : " (incomplete: resume the harvest)")}");
                 foreach (var h in summary.Hooks)
-                    Console.Out.WriteLine($"  {h.Name}  d={h.D}  mean norm {h.MeanNorm:G6}  ({h.Tensor})");
+                    Console.Out.WriteLine($"  {h.Name}  d={h.D}  mean norm {h.MeanNorm:G6}  ({h.Tensor}){(h.NonFiniteValues > 0 ? $"  {h.NonFiniteValues:N0} NaN or infinite values in {h.NonFiniteRows:N0} rows" : "")}");
             }
             return 0;
         })));

@@ -83,7 +83,7 @@ internal static class TrainCommand
                 TrainResult trained;
                 try
                 {
-                    trained = await ConsoleProgress.RunAsync("train", asJson, async reporter =>
+                    trained = await ConsoleProgress.RunAsync("train", quiet: false, async reporter =>
                         await trainer.TrainAsync(source, new ProgressAdapter(reporter), cancellationToken));
                 }
                 catch (OperationCanceledException) when ((result.GetValue(resume) ?? result.GetValue(output)) is { } runDirectory)

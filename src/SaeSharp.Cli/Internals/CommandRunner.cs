@@ -69,6 +69,7 @@ internal static class CommandRunner
         ["steps"] = "--steps", ["learning_rate"] = "--lr", ["sparsity_coefficient"] = "--sparsity-coefficient",
         ["dead_window_tokens"] = "--dead-window", ["checkpoint_every"] = "--checkpoint-every", ["log_every"] = "--log-every",
         ["step_kind"] = "--step", ["overwrite"] = "--force", ["latent_count"] = "--latents", ["k"] = "--k",
+        ["allow_non_finite"] = "--allow-non-finite", ["threads"] = "--threads",
     };
 
     /// <summary>The error with its field and the backticked field names in its message replaced by flags; null when nothing maps.</summary>

@@ -79,12 +79,13 @@ internal sealed record DemoSaeSection(
 /// <summary>The demo's <see cref="GroundTruthSummary"/> in counts.</summary>
 /// <remarks>
 /// <para><see cref="MedianDominantShare"/>: Median over live latents of their dominant frequency's variance share.</para>
+/// <para><see cref="BaselinePurity"/>: The purity that as many random directions reach under the same rule.</para>
 /// </remarks>
 internal sealed record DemoGroundTruthSection(
-    double Coverage, double Purity, IReadOnlyList<int> CoveredFrequencies, int LiveLatents, int PureLatents, double DominanceThreshold, double MedianDominantShare)
+    double Coverage, double Purity, double BaselinePurity, IReadOnlyList<int> CoveredFrequencies, int LiveLatents, int PureLatents, double DominanceThreshold, double MedianDominantShare)
 {
     public static DemoGroundTruthSection From(GroundTruthSummary truth) => new(
-        truth.Coverage, truth.Purity, truth.CoveredFrequencies, truth.LiveLatents.Count, truth.LiveLatents.Count(l => l.Pure),
+        truth.Coverage, truth.Purity, truth.BaselinePurity, truth.CoveredFrequencies, truth.LiveLatents.Count, truth.LiveLatents.Count(l => l.Pure),
         truth.DominanceThreshold, DemoSummary.Median(truth.LiveLatents.Select(l => l.DominantShare)));
 }
 

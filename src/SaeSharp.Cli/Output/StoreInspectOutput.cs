@@ -23,14 +23,20 @@ internal sealed record StoreInspectOutput(
     {
         var widths = s.Hooks.Select(h => h.D).Distinct().ToArray();
         return new(s.Path, s.Rows, widths.Length == 1 ? widths[0] : null, DTypeName(s.DType), s.ShardBytes, s.ShardCount, s.RowsPerShard,
-            s.ContextLength, s.Complete, s.Model.File, s.Hooks.Select((h, i) => StoreHookOutput.From(h, s.MeanNorm(i))).ToArray());
+            s.ContextLength, s.Complete, s.Model.File, s.Hooks.Select((h, i) => StoreHookOutput.From(h, s.Statistics(i))).ToArray());
     }
 
     public static string DTypeName(StoreDType dtype) => dtype == StoreDType.F16 ? "f16" : "f32";
 }
 
-/// <summary>One <see cref="StoreHook"/> (aliases as an empty list when it has none) with its mean row norm.</summary>
-internal sealed record StoreHookOutput(string Name, IReadOnlyList<string> Aliases, string Tensor, int D, double MeanNorm)
+/// <summary>One <see cref="StoreHook"/> (aliases as an empty list when it has none) with its <see cref="HookStatistics"/>.</summary>
+/// <remarks>
+/// <para><see cref="MeanNorm"/>: Mean L2 norm of the hook's finite rows.</para>
+/// <para><see cref="NonFiniteValues"/>, <see cref="NonFiniteRows"/>: NaN or infinite values and the rows holding them, counted
+/// rather than refused: a store harvested with --allow-non-finite holds them on purpose, and inspect is where one looks.</para>
+/// </remarks>
+internal sealed record StoreHookOutput(string Name, IReadOnlyList<string> Aliases, string Tensor, int D, double MeanNorm, long NonFiniteValues, long NonFiniteRows)
 {
-    public static StoreHookOutput From(StoreHook hook, double meanNorm) => new(hook.Name, hook.Aliases ?? [], hook.TensorName, hook.D, meanNorm);
+    public static StoreHookOutput From(StoreHook hook, HookStatistics statistics) => new(hook.Name, hook.Aliases ?? [], hook.TensorName, hook.D,
+        statistics.MeanNorm, statistics.NonFiniteValues, statistics.NonFiniteRows);
 }

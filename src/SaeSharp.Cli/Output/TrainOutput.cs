@@ -9,6 +9,9 @@ namespace SaeSharp.Cli.Output;
 /// dense fractions as the trainer tracked them) beside a held-out <see cref="EvalMetrics"/> (mse, fvu, l0, cosine).
 /// </summary>
 /// <remarks>
+/// <para><see cref="Mse"/>: Per element on the raw activations, as <c>saesharp eval</c> reports it: the held-out evaluation
+/// runs on scaled inputs, so its MSE is divided by the scale squared (FVU, L0 and cosine do not depend on the scale).
+/// <c>metrics.jsonl</c>'s <c>mse</c> is the training batches', on the scaled inputs.</para>
 /// <para><see cref="RecoveredFraction"/>: Synthetic sources only: share of the true features the decoder recovered.</para>
 /// <para><see cref="ActivationScale"/>: The factor the inputs were scaled by while training (folded into the saved SAE).</para>
 /// <para><see cref="ElapsedSeconds"/>: Wall time of training and the held-out evaluation, to 0.01 s.</para>
@@ -23,7 +26,7 @@ internal sealed record TrainOutput(
 {
     public static TrainOutput From(TrainMetrics final, EvalMetrics heldOut, double? recoveredFraction, double activationScale, double elapsedSeconds, string? outDirectory) => new(
         final.Step, final.Tokens, final.Loss, final.Fvu,
-        heldOut.Mse, heldOut.Fvu, heldOut.L0, final.DeadFraction, final.DenseFraction, heldOut.CosineSimilarity,
+        heldOut.Mse / (activationScale * activationScale), heldOut.Fvu, heldOut.L0, final.DeadFraction, final.DenseFraction, heldOut.CosineSimilarity,
         recoveredFraction, activationScale, Math.Round(elapsedSeconds, 2), outDirectory);
 }
 

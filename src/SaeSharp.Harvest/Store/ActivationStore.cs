@@ -117,13 +117,21 @@ public sealed class ActivationStore : IDisposable
     /// <summary>Copies one row (global index) of hook <paramref name="hook"/> into <paramref name="destination"/> (<c>[D]</c>).</summary>
     public void ReadRow(int hook, long row, Span<float> destination) => ReadRows(hook, row, 1, destination);
 
-    /// <summary>Mean L2 norm of hook <paramref name="hook"/>'s rows (reads, and so verifies, every shard of the hook).</summary>
-    public double MeanNorm(int hook)
+    /// <summary>Mean L2 norm of hook <paramref name="hook"/>'s finite rows (reads, and so verifies, every shard of the hook).</summary>
+    public double MeanNorm(int hook) => Statistics(hook).MeanNorm;
+
+    /// <summary>
+    /// One pass over hook <paramref name="hook"/>'s rows (reading, and so verifying, every shard of the hook): the mean
+    /// norm of its finite rows and how many values are NaN or infinite, so that a store holding them says so rather
+    /// than reporting a NaN norm.
+    /// </summary>
+    public HookStatistics Statistics(int hook)
     {
         int d = Hooks[hook].D;
         const int Block = 4096;
         var bufferND = new float[Block * d];
         double sum = 0;
+        long nonFiniteValues = 0, nonFiniteRows = 0;
         for (long start = 0; start < Rows; start += Block)
         {
             int count = (int)Math.Min(Block, Rows - start);
@@ -132,10 +140,20 @@ public sealed class ActivationStore : IDisposable
             {
                 double squares = 0;
                 foreach (var v in bufferND.AsSpan(r * d, d)) squares += (double)v * v;
-                sum += Math.Sqrt(squares);
+                if (double.IsFinite(squares))
+                {
+                    sum += Math.Sqrt(squares);
+                    continue;
+                }
+                // Rare: count the row's bad values (a finite row whose squares overflow float64 cannot come from float32).
+                int bad = 0;
+                foreach (var v in bufferND.AsSpan(r * d, d)) if (!float.IsFinite(v)) bad++;
+                nonFiniteValues += bad;
+                nonFiniteRows++;
             }
         }
-        return Rows == 0 ? 0 : sum / Rows;
+        long finiteRows = Rows - nonFiniteRows;
+        return new HookStatistics(finiteRows == 0 ? 0 : sum / finiteRows, nonFiniteValues, nonFiniteRows);
     }
 
     /// <summary>

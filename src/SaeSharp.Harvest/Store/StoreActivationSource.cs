@@ -125,6 +125,21 @@ public sealed class StoreActivationSource : IActivationSource
         }
     }
 
+    /// <summary>The store, hook, shard file and row of the row handed out at <paramref name="position"/> (shuffling undone).</summary>
+    public string DescribeRow(long position)
+    {
+        long row = RowAt(position), first = 0;
+        var hook = _store.Hooks[_hook];
+        foreach (var shard in _store.Manifest.Shards)
+        {
+            if (row < first + shard.Rows)
+                return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"store {_store.Path}, hook {hook.Name}, shard {shard.Index} ({shard.Files[_hook].Path}), row {row - first} of the shard (store row {row})");
+            first += shard.Rows;
+        }
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"store {_store.Path}, hook {hook.Name}, store row {row}");
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

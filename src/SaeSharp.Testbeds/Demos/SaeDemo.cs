@@ -34,6 +34,7 @@ public static class SaeDemo
             stages[name] = Math.Round(clock.Elapsed.TotalSeconds, 2);
             clock.Restart();
         }
+        // The host stops once it generalises, usually long before MaxSteps: its total is an upper bound and says so.
         void Report(string stage, double done, double total, string? status) => progress?.Report(new SaeDemoProgress(stage, done, total, status));
         Directory.CreateDirectory(options.OutputDirectory);
 
@@ -42,7 +43,7 @@ public static class SaeDemo
         var hostFolder = ModAddCache.EntryFolder(options.CacheFolder, hostConfig);
         Report("host", 0, hostConfig.MaxSteps, $"(cache {hostFolder})");
         var host = await Task.Run(() => ModAddCache.LoadOrTrain(hostConfig, hostFolder, options.RetrainHost,
-            new Reporter<ModAddLogEntry>(e => Report("host", e.Step, hostConfig.MaxSteps, $"step {e.Step} test acc {e.TestAccuracy:P1}")), cancellation), cancellation);
+            new Reporter<ModAddLogEntry>(e => Report("host", e.Step, hostConfig.MaxSteps, HostStatus(e, hostConfig.MaxSteps))), cancellation), cancellation);
         try
         {
             int p = hostConfig.P;
@@ -67,7 +68,7 @@ public static class SaeDemo
             var harvest = await Task.Run(() => Harvester.Run(new HarvestConfig
             {
                 ModelPath = onnxPath, Hooks = [SaeDemoOptions.Hook], OutputPath = storePath, TokenIdsPath = inputsPath,
-                ContextLength = 3, BatchSize = 1024,
+                ContextLength = 3, BatchSize = 1024, Host = new OnnxHostOptions { IntraOpThreads = options.Threads },
             }, new Reporter<HarvestProgress>(h => Report("harvest", h.Tokens, h.TargetTokens, null)), cancellation), cancellation);
             using var residualND = ReadEqualsRows(storePath, p);
             using var torchResidualND = ModAddGroundTruth.ResidualAtEquals(host.Model, SaeDemoOptions.Hook);
@@ -157,6 +158,14 @@ public static class SaeDemo
     }
 
     /// <summary>Reports on the calling thread (<see cref="Progress{T}"/> would post to the thread pool and reorder updates).</summary>
+    /// <summary>
+    /// The host stage's status line: its total (<see cref="ModAddConfig.MaxSteps"/>) is an upper bound, since training
+    /// stops once the host generalises, so the line says so first (a narrow terminal cuts the end of a line).
+    /// </summary>
+    internal static string HostStatus(ModAddLogEntry entry, int maxSteps) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"step {entry.Step:N0} of at most {maxSteps:N0} (stops once it generalises), test acc {entry.TestAccuracy:P1}");
+
     private sealed class Reporter<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);

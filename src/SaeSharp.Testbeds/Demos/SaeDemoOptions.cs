@@ -24,6 +24,9 @@ public sealed record SaeDemoOptions
     /// <summary>Train the host again even when it is cached (default false).</summary>
     public bool RetrainHost { get; init; }
 
+    /// <summary>ONNX Runtime intra-op threads for the harvest (default 0: one per core). libtorch's thread count is process-wide and stays the caller's to set.</summary>
+    public int Threads { get; init; }
+
     /// <summary>SAE dictionary size.</summary>
     public int Latents => 128;
 
@@ -39,6 +42,7 @@ public sealed record SaeDemoOptions
     {
         if (string.IsNullOrWhiteSpace(OutputDirectory)) throw new SaeSharpException("is empty; pass the folder the demo writes to", field: "output_directory");
         if (string.IsNullOrWhiteSpace(CacheFolder)) throw new SaeSharpException("is empty; pass the folder that holds cached hosts", field: "cache_folder");
+        if (Threads < 0) throw new SaeSharpException($"{Threads} is negative; use 0 for one per core", field: "threads");
         return this;
     }
 }

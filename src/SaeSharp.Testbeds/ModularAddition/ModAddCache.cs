@@ -46,7 +46,8 @@ public static class ModAddCache
 
     /// <summary>
     /// Loads the host from <paramref name="folder"/> when it holds a complete entry trained with exactly
-    /// <paramref name="config"/>; otherwise (or with <paramref name="retrain"/>) trains and saves it there.
+    /// <paramref name="config"/>; otherwise (or with <paramref name="retrain"/>) trains and saves it there, continuing
+    /// from the checkpoint a stopped training left in the folder (<paramref name="retrain"/> discards it).
     /// </summary>
     /// <exception cref="SaeSharpException">The configuration is invalid, training failed, or a cached file is corrupt.</exception>
     public static ModAddResult LoadOrTrain(ModAddConfig config, string folder, bool retrain = false,
@@ -54,8 +55,11 @@ public static class ModAddCache
     {
         config.Validate();
         if (!retrain && TryLoad(config, folder) is { } cached) return cached;
-        var result = ModAddTrainer.Train(config, progress, cancellationToken);
+        // Training checkpoints into the entry's folder, so a crash or Ctrl+C continues where it stopped; retrain starts over.
+        if (retrain) ModAddCheckpoint.Delete(folder);
+        var result = ModAddTrainer.Train(config, progress, folder, cancellationToken);
         Save(result, folder);
+        ModAddCheckpoint.Delete(folder);
         return result;
     }
 

@@ -34,13 +34,15 @@ public static class ModAddGroundTruth
     /// <param name="p">The modulus.</param>
     /// <param name="keyFrequencies">The host's key frequencies.</param>
     /// <param name="dominanceThreshold">
-    /// Variance share the dominant key frequency must also hold for a latent to count as pure. The default 0 lets the
-    /// dominant frequency alone decide: a sparse (ReLU'd) latent of a + b spreads part of its variance into harmonics
-    /// of its frequency, so even a clean latent holds well under half of its variance in the fundamental
-    /// (measured on the demo: 12–50%). The report shows each latent's share beside its dominant frequency.
+    /// Variance share the dominant key frequency must hold for a latent to count as pure (default
+    /// <see cref="DefaultDominanceThreshold"/>). A sparse (ReLU'd) latent of a + b spreads part of its variance into
+    /// harmonics of its frequency, so a clean latent holds well under all of it in the fundamental; a latent whose
+    /// dominant frequency holds only a few percent is a mixture, not a clean one, and is not counted.
     /// </param>
+    /// <param name="baselineSeed">Seed of the random directions behind <see cref="GroundTruthSummary.BaselinePurity"/>.</param>
     /// <exception cref="SaeSharpException">Shapes disagree.</exception>
-    public static GroundTruthSummary Analyze(Sae sae, Tensor activationsND, int p, IReadOnlyCollection<int> keyFrequencies, double dominanceThreshold = 0)
+    public static GroundTruthSummary Analyze(Sae sae, Tensor activationsND, int p, IReadOnlyCollection<int> keyFrequencies,
+        double dominanceThreshold = DefaultDominanceThreshold, ulong baselineSeed = 0)
     {
         if (activationsND.dim() != 2 || activationsND.shape[0] != (long)p * p || activationsND.shape[1] != sae.InputDim)
             throw new SaeSharpException($"activations have shape [{string.Join(", ", activationsND.shape)}], expected [{p * p}, {sae.InputDim}]", field: "activations");
@@ -56,11 +58,7 @@ public static class ModAddGroundTruth
         for (int latent = 0; latent < sae.LatentCount; latent++)
         {
             if (firing[latent] == 0) continue;
-            var components = Fourier.ComponentFractions(gridsLPP[latent]);
-            double variance = 1 - components.Constant;
-            // A constant latent has no variance to split: frequency 1 with share 0, as for any all-zero spectrum.
-            var (best, bestShare) = variance > 1e-12 ? components.Dominant() : (1, 0.0);
-            if (variance > 1e-12) bestShare /= variance;
+            var (best, bestShare) = DominantFrequency(gridsLPP[latent]);
             bool isKey = keys.Contains(best);
             live.Add(new LatentFrequency(latent, firing[latent], best, bestShare, isKey, isKey && bestShare >= dominanceThreshold));
         }
@@ -68,7 +66,47 @@ public static class ModAddGroundTruth
         var covered = live.Where(l => l.Pure).Select(l => l.DominantFrequency).Distinct().Order().ToArray();
         double coverage = keys.Count == 0 ? double.NaN : covered.Length / (double)keys.Count;
         double purity = live.Count == 0 ? 0 : live.Count(l => l.Pure) / (double)live.Count;
-        return new GroundTruthSummary(p, keyFrequencies.Order().ToArray(), live, covered, coverage, purity, dominanceThreshold);
+        double baseline = RandomDirectionPurity(activationsND, p, keys, dominanceThreshold, Math.Max(live.Count, 1), baselineSeed);
+        return new GroundTruthSummary(p, keyFrequencies.Order().ToArray(), live, covered, coverage, purity, dominanceThreshold) { BaselinePurity = baseline };
+    }
+
+    /// <summary>The variance share a latent's dominant key frequency must hold by default for the latent to count as pure.</summary>
+    public const double DefaultDominanceThreshold = 0.2;
+
+    /// <summary>The dominant frequency of a latent's grid <c>[p, p]</c> and its share of the variance (constant component excluded).</summary>
+    private static (int Frequency, double Share) DominantFrequency(Tensor gridPP)
+    {
+        var components = Fourier.ComponentFractions(gridPP);
+        double variance = 1 - components.Constant;
+        // A constant latent has no variance to split: frequency 1 with share 0, as for any all-zero spectrum.
+        if (variance <= 1e-12) return (1, 0.0);
+        var (best, share) = components.Dominant();
+        return (best, share / variance);
+    }
+
+    /// <summary>
+    /// Purity under the same rule of <paramref name="count"/> latents that learned nothing: ReLUs of random directions
+    /// through the centred activations. The residual stream itself lives mostly in the key frequencies, so random
+    /// directions are often "pure" too; an SAE's purity means something only above this.
+    /// </summary>
+    private static double RandomDirectionPurity(Tensor activationsND, int p, HashSet<int> keys, double threshold, int count, ulong seed)
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new TorchSharp.torch.Generator(seed);
+        var xND = activationsND.to(ScalarType.Float32);
+        var centredND = xND.sub(xND.mean([0], keepdim: true));
+        var directionsDL = randn([xND.shape[1], count], generator: generator);
+        var latentsNL = nn.functional.relu(centredND.matmul(directionsDL));
+        var gridsLPP = latentsNL.t().reshape(count, p, p).to(ScalarType.Float64);
+        int live = 0, pure = 0;
+        for (int latent = 0; latent < count; latent++)
+        {
+            if (!gridsLPP[latent].ne(0).any().item<bool>()) continue;
+            live++;
+            var (best, share) = DominantFrequency(gridsLPP[latent]);
+            if (keys.Contains(best) && share >= threshold) pure++;
+        }
+        return live == 0 ? double.NaN : pure / (double)live;
     }
 
     /// <summary>

@@ -14,10 +14,18 @@ namespace SaeSharp.Testbeds.ModularAddition;
 /// </summary>
 public static class ModAddTrainer
 {
-    /// <summary>Trains a fresh model from <paramref name="config"/>.</summary>
+    /// <summary>Steps between checkpoints when training with a checkpoint folder (a few seconds of work on one core).</summary>
+    public const int CheckpointEvery = 1000;
+
+    /// <summary>
+    /// Trains a model from <paramref name="config"/>. With <paramref name="checkpointFolder"/>, it checkpoints there every
+    /// <see cref="CheckpointEvery"/> steps and when cancelled, and continues from a checkpoint of the same config found
+    /// there, ending bit-identical to an uninterrupted run (on the same thread count).
+    /// </summary>
     /// <exception cref="SaeSharpException">The configuration is invalid, or the loss became non-finite.</exception>
-    /// <exception cref="OperationCanceledException">Cancelled.</exception>
-    public static ModAddResult Train(ModAddConfig config, IProgress<ModAddLogEntry>? progress = null, CancellationToken cancellationToken = default)
+    /// <exception cref="OperationCanceledException">Cancelled (after checkpointing, with a checkpoint folder).</exception>
+    public static ModAddResult Train(ModAddConfig config, IProgress<ModAddLogEntry>? progress = null, string? checkpointFolder = null,
+        CancellationToken cancellationToken = default)
     {
         config.Validate();
         var stopwatch = Stopwatch.StartNew();
@@ -41,9 +49,24 @@ public static class ModAddTrainer
             var log = new List<ModAddLogEntry>();
             var snapshots = new List<(int Step, Dictionary<string, Tensor> Weights)>();
             int aboveThreshold = 0, step = 0;
-            while (step < config.MaxSteps)
+            if (checkpointFolder is not null && ModAddCheckpoint.TryLoad(checkpointFolder, config, model, optimizer) is { } resumed)
+                (step, aboveThreshold, log, snapshots) = (resumed.Step, resumed.AboveThreshold, resumed.Log, resumed.Snapshots);
+            int checkpointed = step;
+            void Checkpoint()
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                if (checkpointFolder is null || step == checkpointed) return;
+                ModAddCheckpoint.Save(checkpointFolder, config, model, optimizer, new ModAddCheckpoint.Progress(step, aboveThreshold, log, snapshots));
+                checkpointed = step;
+            }
+            bool stopped = false;
+            while (step < config.MaxSteps && !stopped)
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    Checkpoint();
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+                if (step > 0 && step % CheckpointEvery == 0) Checkpoint();
                 using var scope = NewDisposeScope();
                 double lr = config.WarmupSteps > 0 ? config.LearningRate * Math.Min((step + 1.0) / config.WarmupSteps, 1.0) : config.LearningRate;
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
@@ -69,8 +92,7 @@ public static class ModAddTrainer
                 progress?.Report(entry);
                 if (snapshot) snapshots.Add((step, CloneWeights(model)));
                 aboveThreshold = testAccuracy > config.StopTestAccuracy ? aboveThreshold + 1 : 0;
-                if (aboveThreshold >= config.StopAfterEvals && keyFraction >= config.StopKeyFrequencyFraction)
-                    break;
+                stopped = aboveThreshold >= config.StopAfterEvals && keyFraction >= config.StopKeyFrequencyFraction;
             }
 
             var (finalTrainLoss, finalTrainAccuracy) = Evaluate(model, trainInputs, trainLabels);

@@ -1,3 +1,5 @@
+using TorchSharp;
+using SaeSharp.Internals;
 using SaeSharp.Training;
 using static TorchSharp.torch;
 
@@ -28,11 +30,15 @@ public static class SaeEvaluator
         var firedL = zeros(sae.LatentCount, dtype: ScalarType.Float64);
         var sumD = zeros(sae.InputDim, dtype: ScalarType.Float64);
         double sumSquares = 0;
+        using var scale = activationScale.ToScalar();
         for (int b = 0; b < batches; b++)
         {
             using var scope = NewDisposeScope();
+            long position = source.Position;
             var xBD = source.NextBatch(batchSize);
-            if (activationScale != 1.0) xBD = xBD.mul(activationScale);
+            // A NaN row would turn every metric into NaN without saying which row; stop and name it instead.
+            NonFiniteRows.ThrowIfAny(source, xBD, position, "no metric can be computed over it");
+            if (activationScale != 1.0) xBD = xBD.mul(scale);
             var latentsBL = sae.Encode(xBD);
             var reconBD = sae.Decode(latentsBL);
             squaredError += reconBD.sub(xBD).pow(HeldScalars.Two).sum().item<float>();
@@ -51,7 +57,9 @@ public static class SaeEvaluator
             // Σ‖x − x̄‖² = Σ‖x‖² − N‖x̄‖²
             double variance = sumSquares - sumD.pow(HeldScalars.Two).sum().item<double>() / rows;
             double dead = firedL.eq(0).sum().item<long>() / (double)sae.LatentCount;
-            double dense = firedL.div(rows).gt(0.1).sum().item<long>() / (double)sae.LatentCount;
+            using var rowsScalar = ((double)rows).ToScalar();
+            using var denseShare = 0.1.ToScalar();
+            double dense = firedL.div(rowsScalar).gt(denseShare).sum().item<long>() / (double)sae.LatentCount;
             return new EvalMetrics(rows, squaredError / ((double)rows * sae.InputDim), variance > 0 ? squaredError / variance : double.NaN,
                 l0Sum / rows, dead, dense, cosineSum / rows);
         }

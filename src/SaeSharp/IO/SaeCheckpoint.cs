@@ -102,18 +102,22 @@ public static partial class SaeCheckpoint
                 throw new SaeSharpException($"unexpected tensor for architecture {ArchitectureName(config.Architecture)} (expected {string.Join(", ", expected.Select(e => e.Name))})", weightsPath, name);
         }
 
-        var sae = Sae.Create(config, seed: 0);
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        Tensor Get(string name, long[] shape)
+        // Every tensor is checked against cfg.json before the SAE is allocated: a cfg.json that claims sizes its
+        // weights do not have (d_sae 2e9 beside a small file) is refused, not allocated.
+        foreach (var (name, shape) in expected)
         {
             var tensor = contents.Get(name, weightsPath);
             if (tensor.DType != SafeTensorDType.F32)
                 throw new SaeSharpException($"dtype {tensor.DType} where F32 is required", weightsPath, name);
             if (!tensor.Shape.SequenceEqual(shape))
                 throw new SaeSharpException($"shape [{string.Join(", ", tensor.Shape)}] does not match cfg.json (d_in {d}, d_sae {l}): expected [{string.Join(", ", shape)}]", weightsPath, name);
-            return tensor.ToTensor();
+            tensor.ThrowIfNonFinite(weightsPath);
         }
+
+        var sae = Sae.Create(config, seed: 0);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Tensor Get(string name, long[] shape) => contents.Get(name, weightsPath).ToTensor();
         var encoderLD = Get("W_enc", [d, l]).t();
         var decoderLD = Get("W_dec", [l, d]);
         var encoderBiasL = Get("b_enc", [l]);

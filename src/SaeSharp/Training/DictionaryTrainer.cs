@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SaeSharp.Internals;
+using SaeSharp.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -178,6 +179,7 @@ public abstract class DictionaryTrainer : IDisposable
     {
         if (source.InputDim != RowWidth)
             throw new SaeSharpException($"the source yields rows of width {source.InputDim} but the {ModelName} reads {RowWidth}", field: "d_in");
+        StepMemory.ThrowIfTooLarge(TrainConfig.BatchSize, RowWidth, LatentCount, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
         var outputDirectory = Options.OutputDirectory;
         if (outputDirectory is not null)
             Directory.CreateDirectory(outputDirectory);
@@ -215,7 +217,7 @@ public abstract class DictionaryTrainer : IDisposable
             {
                 long position = source.Position;
                 var xBX = source.NextBatch(config.BatchSize);
-                CheckBatch(xBX, position);
+                CheckBatch(source, xBX, position);
                 var x = PrepareBatch(xBX);
                 double sparsity = LearningRateSchedule.Ramp(_stepIndex, sparsityTarget, config.ResolvedSparsityWarmupSteps);
                 var deadMaskL = _tokensSinceFiredL.ge(deadWindow);
@@ -263,13 +265,11 @@ public abstract class DictionaryTrainer : IDisposable
             ? $" and the last good checkpoint (step {step}) is kept"
             : " before any checkpoint was written, so there is nothing to resume";
 
-    private void CheckBatch(Tensor xBX, long position)
+    private void CheckBatch(IActivationSource source, Tensor xBX, long position)
     {
         if (xBX.dim() != 2 || xBX.shape[1] != RowWidth)
             throw new SaeSharpException($"the source returned a batch of shape [{string.Join(", ", xBX.shape)}], expected [B, {RowWidth}]", field: "activations");
-        using var finite = isfinite(xBX).all();
-        if (!finite.item<bool>())
-            throw new SaeSharpException($"the activation batch at rows {position}..{position + xBX.shape[0] - 1} contains NaN or infinite values; training stopped before using it", field: "activations");
+        NonFiniteRows.ThrowIfAny(source, xBX, position, "training stopped before using it");
     }
 
     private void Initialize(IActivationSource source)
@@ -280,7 +280,7 @@ public abstract class DictionaryTrainer : IDisposable
         using (no_grad())
         {
             var sampleNX = source.NextBatch(rows);
-            CheckBatch(sampleNX, start);
+            CheckBatch(source, sampleNX, start);
             InitializeFromSample(sampleNX);
         }
         source.Seek(start);
@@ -312,8 +312,6 @@ public abstract class DictionaryTrainer : IDisposable
             if (!finite.item<bool>())
                 throw new SaeSharpException($"{name} holds non-finite values at step {_stepIndex}; the last good checkpoint is kept", directory, "loss");
         }
-        WriteModel(directory, _stepIndex);
-
         var tensors = new List<(string, Tensor)>(modelState);
         tensors.AddRange(TrainingStep.OptimizerState());
         tensors.Add((DeadCounterName, _tokensSinceFiredL));
@@ -328,7 +326,12 @@ public abstract class DictionaryTrainer : IDisposable
         };
         WriteStateMetadata(metadata);
         foreach (var (key, value) in Options.Metadata) metadata["run." + key] = value;
-        TrainingState.Save(directory, tensors, metadata);
+        // One unit: the model's files and the state are staged together and committed by one record (IO/CheckpointCommit).
+        CheckpointCommit.Write(directory, _stepIndex, staging =>
+        {
+            WriteModel(staging, _stepIndex);
+            TrainingState.Save(staging, tensors, metadata);
+        });
         Log.Checkpoint(_logger, _stepIndex, directory);
     }
 

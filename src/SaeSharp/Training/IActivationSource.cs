@@ -23,4 +23,10 @@ public interface IActivationSource : IDisposable
 
     /// <summary>Continues from a position earlier reported by <see cref="Position"/>.</summary>
     void Seek(long position);
+
+    /// <summary>
+    /// Where the row handed out at <paramref name="position"/> lives (file, shard, row), for messages about a bad
+    /// row; null when the source cannot tell. Called only after something went wrong, so it may be slow.
+    /// </summary>
+    string? DescribeRow(long position) => null;
 }

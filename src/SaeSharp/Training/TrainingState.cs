@@ -42,10 +42,15 @@ public sealed class TrainingState : IDisposable
         Metadata.Where(kv => kv.Key.StartsWith("run.", StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key["run.".Length..], kv => kv.Value);
 
-    /// <summary>Reads the training state of the run in <paramref name="directory"/>.</summary>
+    /// <summary>
+    /// Reads the training state of the run in <paramref name="directory"/>, first completing a checkpoint whose
+    /// commit a kill interrupted and removing what uncommitted writes left (so the state, config and weights read
+    /// afterwards are of one step).
+    /// </summary>
     /// <exception cref="SaeSharpException">The file is missing or malformed.</exception>
     public static TrainingState Load(string directory)
     {
+        CheckpointCommit.Recover(directory);
         var path = System.IO.Path.Combine(directory, FileName);
         if (!File.Exists(path))
             throw new SaeSharpException("missing: this folder has no training state to resume from", path);

@@ -99,9 +99,34 @@ public sealed class BadInputTests
         Assert.DoesNotContain("Usage:", result.Stdout + result.Stderr);
     }
 
+    /// <summary>
+    /// A failure of a command that drew progress (on stderr, with or without --json): exit 2, no stack trace, and the
+    /// last stderr line the one `error:` line.
+    /// </summary>
+    private static void AssertErrorAfterProgress((int Code, string Stdout, string Stderr) result, params string[] fragments)
+    {
+        Assert.Equal(2, result.Code);
+        Assert.DoesNotContain("   at ", result.Stderr);
+        var lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines, l => l.StartsWith("error: ", StringComparison.Ordinal));
+        Assert.StartsWith("error: ", lines[^1]);
+        foreach (var f in fragments) Assert.Contains(f, lines[^1]);
+    }
+
     private static string[] SmallTrain(string output) =>
         ["train", "--source", "synthetic", "--d-in", "16", "--true-features", "32", "--active", "2", "--latents", "32", "--k", "2",
          "--steps", "5", "--batch-size", "16", "--out", output];
+
+    [Fact]
+    public void BatchBeyondMemory_RefusedWithTheMemoryItNeeds()
+    {
+        // 1e8 rows × 4,096 latents: terabytes; this used to crash inside libtorch's topk instead of saying so.
+        var dir = CliProcess.NewTempDir();
+        string[] args = ["train", "--source", "synthetic", "--d-in", "16", "--true-features", "32", "--active", "2", "--latents", "4096", "--k", "2",
+            "--steps", "5", "--batch-size", "100000000", "--out", Path.Combine(dir, "run")];
+        var stderr = AssertError(CliProcess.Run(args), "--batch-size", "100,000,000 rows needs at least", "GiB per step", "is available");
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
 
     [Fact]
     public void ParseErrors_OneErrorLineAndExit2()
@@ -165,9 +190,9 @@ public sealed class BadInputTests
         try
         {
             var store = Path.Combine(mount, "s");
-            AssertOneLine(CliProcess.Run("harvest", "--model", Fused, "--token-ids", Ids, "--hooks", "resid_post.0,resid_post.1", "--context", "16", "--out", store, "--json"),
+            AssertErrorAfterProgress(CliProcess.Run("harvest", "--model", Fused, "--token-ids", Ids, "--hooks", "resid_post.0,resid_post.1", "--context", "16", "--out", store, "--json"),
                 "No space left on device");
-            AssertOneLine(CliProcess.Run([.. SmallTrain(Path.Combine(mount, "sae")), "--json"]), "No space left on device");
+            AssertErrorAfterProgress(CliProcess.Run([.. SmallTrain(Path.Combine(mount, "sae")), "--json"]), "No space left on device");
         }
         finally
         {

@@ -70,8 +70,8 @@ public sealed class JsonOutputSnapshotTests
         "/data/store", Rows: 27, D: 48, StoreInspectOutput.DTypeName(StoreDType.F32), Bytes: 5184, Shards: 1, RowsPerShard: 4096, ContextLength: 9,
         Complete: true, Model: "tiny-gptneo.onnx",
         [
-            StoreHookOutput.From(new StoreHook("resid_post.0", "/transformer/h.0/Add_1_output_0", 48) { Aliases = ["resid_pre.1"] }, 6.928203230275509),
-            StoreHookOutput.From(new StoreHook("resid_post.1", "/transformer/h.1/Add_1_output_0", 48), 7.5),
+            StoreHookOutput.From(new StoreHook("resid_post.0", "/transformer/h.0/Add_1_output_0", 48) { Aliases = ["resid_pre.1"] }, new HookStatistics(6.928203230275509, 0, 0)),
+            StoreHookOutput.From(new StoreHook("resid_post.1", "/transformer/h.1/Add_1_output_0", 48), new HookStatistics(7.5, 96, 2)),
         ]), Json.StoreInspectOutput));
 
     [Fact]
@@ -107,7 +107,7 @@ public sealed class JsonOutputSnapshotTests
             new SaeDemoOptions { OutputDirectory = "/runs/demo", CacheFolder = "/cache/saesharp/hosts", Quick = true }, host,
             "/cache/saesharp/hosts/modadd-p113-seed0", "/runs/demo/host.onnx", "/runs/demo/store", StoreRows: 38307, OnnxVersusTorchMaxAbsDiff: 2.384185791015625e-06,
             "/runs/demo/sae", [Metrics(0.125), Metrics(0.0625)], Eval,
-            new GroundTruthSummary(113, [14, 35, 41, 52], live, [14, 35], Coverage: 0.5, Purity: 0.6666666666666666, DominanceThreshold: 0.5),
+            new GroundTruthSummary(113, [14, 35, 41, 52], live, [14, 35], Coverage: 0.5, Purity: 0.6666666666666666, DominanceThreshold: 0.5) { BaselinePurity = 0.25 },
             new SplicedLoss(LossClean: 0.0125, LossSae: 0.25, LossZero: 4.75, AccuracyClean: 1, AccuracySae: 0.96875, AccuracyZero: 0.0078125),
             L0PerInput: [7, 8, 8.4], LatentFiringFractions: [0.25, 0, 0.125, 0.0625], TopLatentGrids: [],
             StageSeconds: new Dictionary<string, double> { ["host"] = 0.5, ["export"] = 1.25, ["harvest"] = 3.5, ["sae"] = 40.75, ["analysis"] = 2 });

@@ -215,6 +215,67 @@ public sealed class HarvesterTests
         Assert.False(Directory.Exists(Path.Combine(dir, "s2")));
     }
 
+    /// <summary>The fused fixture with token <paramref name="id"/>'s embedding row set to <paramref name="value"/>.</summary>
+    internal static string ModelWithEmbeddingRow(string dir, int id, float value)
+    {
+        var model = OnnxGraph.Load(Fixtures.FusedModel).Model.Clone();
+        var embedding = model.Graph.Initializer.Single(t => t.Dims.Count == 2 && t.Dims[0] == 384 && t.Name.Contains("wte", StringComparison.Ordinal));
+        var bytes = embedding.RawData.ToByteArray();
+        Assert.Equal(384 * embedding.Dims[1] * 4, bytes.Length);
+        var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
+        floats.Slice(id * (int)embedding.Dims[1], (int)embedding.Dims[1]).Fill(value);
+        embedding.RawData = Google.Protobuf.ByteString.CopyFrom(bytes);
+        var path = Path.Combine(dir, "edited.onnx");
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
+        return path;
+    }
+
+    [Theory]
+    [InlineData(float.NaN, "NaN")]
+    [InlineData(float.PositiveInfinity, "Infinity")]
+    public void Run_ModelProducesNonFinite_StopsNamingHookSequenceAndPosition(float value, string shown)
+    {
+        var dir = Fixtures.NewTempDir();
+        var ids = Path.Combine(dir, "ids.json");
+        File.WriteAllText(ids, "[[1, 2, 3], [4, 5, 6], [7, 8]]");
+        var config = TokenIdsConfig(ids, Path.Combine(dir, "store")) with { ModelPath = ModelWithEmbeddingRow(dir, 5, value), Hooks = new[] { "resid_pre.0" } };
+        var e = Assert.Throws<SaeSharpException>(() => Harvester.Run(config));
+        Assert.Equal("resid_pre.0", e.Field);
+        Assert.Contains($"produced {shown} at sequence 1, position 1,", e.Message);
+
+        // Allowed on request: the rows are stored as the model gave them.
+        var result = Harvester.Run(config with { AllowNonFinite = true, Overwrite = true });
+        using var store = ActivationStore.Open(result.StorePath);
+        Assert.Equal(8, store.Rows);
+    }
+
+    [Fact]
+    public void Run_F16StoreValueBeyondHalfRange_IsRefusedNotWrittenAsInfinity()
+    {
+        var dir = Fixtures.NewTempDir();
+        var ids = Path.Combine(dir, "ids.json");
+        File.WriteAllText(ids, "[[1, 2, 3], [4, 5, 6]]");
+        var config = TokenIdsConfig(ids, Path.Combine(dir, "store")) with { ModelPath = ModelWithEmbeddingRow(dir, 6, 1e6f), Hooks = new[] { "resid_pre.0" } };
+        var e = Assert.Throws<SaeSharpException>(() => Harvester.Run(config with { DType = StoreDType.F16 }));
+        Assert.Equal("resid_pre.0", e.Field);
+        Assert.Contains("beyond float16's range", e.Message);
+        Assert.Contains("sequence 1, position 2,", e.Message);
+        // The same activations fit float32; float16 refuses them even with allow_non_finite.
+        Harvester.Run(config);
+        Assert.Throws<SaeSharpException>(() => Harvester.Run(config with { DType = StoreDType.F16, AllowNonFinite = true, OutputPath = Path.Combine(dir, "f16") }));
+    }
+
+    [Fact]
+    public void Run_TokenIdBeyondVocabulary_NamesSequenceAndPosition()
+    {
+        var dir = Fixtures.NewTempDir();
+        var ids = Path.Combine(dir, "ids.json");
+        File.WriteAllText(ids, "[[1, 2, 3], [4, 5, 384]]");
+        var e = Assert.Throws<SaeSharpException>(() => Harvester.Run(TokenIdsConfig(ids, Path.Combine(dir, "store"))));
+        Assert.Contains("sequence 1, position 2: token id 384 is outside the model's vocabulary of 384 ids", e.Message);
+        Assert.Equal("token_ids_path", e.Field);
+    }
+
     private sealed class Progress(Action<HarvestProgress> report) : IProgress<HarvestProgress>
     {
         public void Report(HarvestProgress value) => report(value);

@@ -21,6 +21,42 @@ public sealed class StoreActivationSourceTests
     private static readonly StoreSourceOptions Small = new() { Seed = 5, ChunkRows = 16, ShuffleBufferRows = 128, PrefetchBatches = 3 };
 
     [Fact]
+    public async Task SaeTrainer_StoreRowHoldsNaN_MessageNamesStoreHookShardAndRow()
+    {
+        var dir = Fixtures.NewTempDir();
+        // 40 sequences of 20 ids in 8..383, with token 7 (whose embedding is NaN) once, in sequence 23.
+        var ids = Path.Combine(dir, "ids.json");
+        var sequences = Enumerable.Range(0, 40).Select(s => Enumerable.Range(0, 20).Select(t => s == 23 && t == 11 ? 7 : 8 + (s * 31 + t * 17) % 376).ToArray()).ToArray();
+        File.WriteAllText(ids, System.Text.Json.JsonSerializer.Serialize(sequences));
+        var storePath = Harvester.Run(new HarvestConfig
+        {
+            ModelPath = HarvesterTests.ModelWithEmbeddingRow(dir, 7, float.NaN), Hooks = new[] { "resid_pre.0" }, OutputPath = Path.Combine(dir, "store"),
+            TokenIdsPath = ids, ContextLength = 32, BatchSize = 8, RowsPerShard = 97, AllowNonFinite = true,
+            Host = new OnnxHostOptions { IntraOpThreads = 1 },
+        }).StorePath;
+        using var source = StoreActivationSource.Open(storePath, "resid_pre.0", Small);
+        using var trainer = new SaeSharp.Training.SaeTrainer(new SaeConfig(source.InputDim, 16, new TopKArchitecture(2)),
+            new SaeSharp.Training.TrainConfig { Steps = 50, BatchSize = 32, InitSampleRows = 64 });
+        var error = await Assert.ThrowsAsync<SaeSharpException>(() => trainer.TrainAsync(source));
+        Assert.Contains($"store {storePath}, hook resid_pre.0, shard ", error.Message);
+        // The named row is one the store really holds NaN in, found through the shuffle.
+        var match = System.Text.RegularExpressions.Regex.Match(error.Message, @"shard (\d+) \(hook-000/shard-(\d+)\.bin\), row (\d+) of the shard \(store row (\d+)\)");
+        Assert.True(match.Success, error.Message);
+        long storeRow = long.Parse(match.Groups[4].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(storeRow, int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * 97 + long.Parse(match.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture));
+        using var store = ActivationStore.Open(storePath);
+        var row = new float[source.InputDim];
+        store.ReadRow(0, storeRow, row);
+        Assert.Contains(row, float.IsNaN);
+        Assert.Equal(23 * 20 + 11, storeRow);
+
+        // Inspect counts them instead of reporting a NaN mean norm.
+        var statistics = store.Statistics(0);
+        Assert.Equal(new HookStatistics(statistics.MeanNorm, source.InputDim, 1), statistics);
+        Assert.True(double.IsFinite(statistics.MeanNorm) && statistics.MeanNorm > 0);
+    }
+
+    [Fact]
     public void RowAt_OneEpoch_IsAPermutationMixingShards()
     {
         using var source = StoreActivationSource.Open(StorePath.Value, "resid_post.2", Small);

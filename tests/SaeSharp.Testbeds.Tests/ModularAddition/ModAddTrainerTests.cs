@@ -40,6 +40,40 @@ public sealed class ModAddTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Train_StoppedAndContinuedFromItsCheckpoint_EndsBitIdentical()
+    {
+        var config = new ModAddConfig(P: 13, Seed: 3, MaxSteps: 60, SnapshotInterval: 20);
+        using var full = ModAddTrainer.Train(config);
+
+        var folder = Directory.CreateTempSubdirectory("saesharp-modadd-ckpt-").FullName;
+        try
+        {
+            using (var cancellation = new CancellationTokenSource())
+            {
+                var stopAt40 = new Progress(e => { if (e.Step == 40) cancellation.Cancel(); });
+                Assert.ThrowsAny<OperationCanceledException>(() => ModAddTrainer.Train(config, stopAt40, folder, cancellation.Token));
+            }
+            Assert.True(File.Exists(Path.Combine(folder, "resume", "state.safetensors")));
+            var seen = new List<int>();
+            using var resumed = ModAddTrainer.Train(config, new Progress(e => seen.Add(e.Step)), folder);
+            // It continued (no step before the checkpoint was trained again) and ended where the uninterrupted run did.
+            Assert.Equal([50, 60], seen);
+            Assert.Equal(full.Steps, resumed.Steps);
+            Assert.Equal(full.Log, resumed.Log);
+            Assert.True(full.Model.NamedWeights().Zip(resumed.Model.NamedWeights()).All(p => p.First.Tensor.equal(p.Second.Tensor).all().item<bool>()));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private sealed class Progress(Action<ModAddLogEntry> report) : IProgress<ModAddLogEntry>
+    {
+        public void Report(ModAddLogEntry value) => report(value);
+    }
+
+    [Fact]
     public void Train_SameSeed_IsDeterministic()
     {
         var config = new ModAddConfig(P: 13, Seed: 3, MaxSteps: 30, SnapshotInterval: 0);

@@ -124,6 +124,42 @@ public sealed class SaeCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void SaeCheckpoint_Load_CfgClaimingTwoBillionLatents_IsRefusedBeforeAllocating()
+    {
+        // 6 × 2e9 float32 would be 48 GB: the shapes must be checked against the file before Sae.Create runs.
+        using var sae = Sae.Create(new SaeConfig(6, 10, new TopKArchitecture(3)), seed: 3);
+        SaeCheckpoint.Save(sae, _directory);
+        var cfgPath = Path.Combine(_directory, "cfg.json");
+        File.WriteAllText(cfgPath, File.ReadAllText(cfgPath).Replace("\"d_sae\": 10", "\"d_sae\": 2000000000"));
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var error = Assert.Throws<SaeSharpException>(() => SaeCheckpoint.Load(_directory));
+        Assert.Equal("W_enc", error.Field);
+        Assert.Contains("2000000000", error.Message);
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 100_000_000);
+    }
+
+    [Theory]
+    [InlineData("W_enc", float.NaN)]
+    [InlineData("W_dec", float.PositiveInfinity)]
+    [InlineData("b_dec", float.NegativeInfinity)]
+    public void SaeCheckpoint_Load_NonFiniteWeight_NamesFileAndTensor(string tensor, float value)
+    {
+        using var sae = Sae.Create(new SaeConfig(2, 3, new ReluArchitecture()), seed: 3);
+        SaeCheckpoint.Save(sae, _directory);
+        var weights = Path.Combine(_directory, "sae_weights.safetensors");
+        var contents = SafeTensorsFile.Read(weights);
+        var tensors = contents.Tensors.Values.Select(t => (t.Name, t.ToTensor())).ToList();
+        using (no_grad())
+        using (var bad = value.ToScalar())
+            tensors.Single(t => t.Name == tensor).Item2.view(-1)[1].fill_(bad);
+        SafeTensorsFile.Write(weights, tensors);
+        var error = Assert.Throws<SaeSharpException>(() => SaeCheckpoint.Load(_directory));
+        Assert.Equal(tensor, error.Field);
+        Assert.Equal(weights, error.FilePath);
+        Assert.Contains("1 NaN or infinite value", error.Message);
+    }
+
+    [Fact]
     public void SaeCheckpoint_Load_MissingCfgKey_NamesKey()
     {
         using var sae = Sae.Create(new SaeConfig(6, 10, new TopKArchitecture(3)), seed: 3);
