@@ -82,9 +82,10 @@ step "dotnet new saesharp-research from the packed template"
 cd "$work"
 hive="$work/template-hive" # a private template store: nothing is installed for the user
 dotnet new install "$packages/SaeSharp.Templates.$version.nupkg" --debug:custom-hive "$hive" >/dev/null
-dotnet new saesharp-research -o Research --steps 150 --debug:custom-hive "$hive" >/dev/null
+# Few steps: this checks that the template builds and runs, not what it finds.
+dotnet new saesharp-research -o Research --steps 100 --debug:custom-hive "$hive" >/dev/null
 grep -q "Version=\"$version\"" Research/Research.csproj || { echo "error: template did not reference $version" >&2; cat Research/Research.csproj >&2; exit 1; }
 cd Research
 dotnet run -c Release
 
-step "passed in $((SECONDS - started)) s"
+step "passed"

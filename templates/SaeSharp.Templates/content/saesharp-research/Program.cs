@@ -1,11 +1,11 @@
 // A first experiment: how does the sparsity k of a TopK SAE change how many of a known dictionary's features it
 // recovers? The synthetic source draws each row from 512 true features in 64 dimensions, 8 active per row, so the
-// answer is known: an SAE with k near 8 should recover most of them.
+// answer is known. For scale: the README's run of this source (k = 8, 2,500 steps) recovers about 90 %.
 using SaeSharp;
 using SaeSharp.IO;
 using SaeSharp.Training;
 
-const int Steps = 600;
+const int Steps = 2500;
 var source = new SyntheticSourceConfig(InputDim: 64, TrueFeatures: 512, ActivePerRow: 8) { Seed = 1 };
 
 Console.WriteLine("k   FVU     L0     recovered");
