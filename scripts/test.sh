@@ -17,6 +17,12 @@ for sample in samples/*.cs; do
   dotnet build "$sample" -c Release -v quiet -nologo
 done
 
+# The packages as a consumer gets them: pack, then a new project outside the repository restores, builds and runs
+# them (scripts/consumer-test.sh). SAESHARP_SKIP_CONSUMER_TEST=1 leaves it out of a quick local run.
+if [ "${SAESHARP_SKIP_CONSUMER_TEST:-}" != "1" ]; then
+  OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" bash scripts/consumer-test.sh
+fi
+
 # Test processes run side by side on few cores: one libtorch thread each avoids OpenMP spin contention.
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 dotnet test SaeSharp.sln -c Release "$@"
