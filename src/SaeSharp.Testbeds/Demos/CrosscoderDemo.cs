@@ -228,7 +228,7 @@ public static class CrosscoderDemo
         try
         {
             using var targets = TeacherTargets(teacher, inputs);
-            using var optimizer = optim.AdamW(student.parameters(), 1e-3, 0.9, 0.98, eps: 1e-8, weight_decay: 0.1);
+            using var optimizer = new HeldScalarAdamW(student.parameters(), 1e-3, 0.9, 0.98, epsilon: 1e-8, weightDecay: 0.1);
             for (int step = 0; step < options.StudentSteps; step++)
             {
                 cancellationToken.ThrowIfCancellationRequested();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using TorchSharp;
 using static TorchSharp.torch;
 using SaeSharp.Hosts;
+using SaeSharp.Training;
 
 namespace SaeSharp.Testbeds.ModularAddition;
 
@@ -44,8 +45,9 @@ public static class ModAddTrainer
         var model = new HostTransformer(config.Host, config.Seed);
         try
         {
-            using var optimizer = optim.AdamW(model.parameters(), config.LearningRate, config.Beta1, config.Beta2,
-                eps: 1e-8, weight_decay: config.WeightDecay);
+            // AdamW with held Scalars: the stock step's implicit ones can be freed mid-call under GC pressure.
+            using var optimizer = new HeldScalarAdamW(model.parameters(), config.LearningRate, config.Beta1, config.Beta2,
+                epsilon: 1e-8, weightDecay: config.WeightDecay);
             var log = new List<ModAddLogEntry>();
             var snapshots = new List<(int Step, Dictionary<string, Tensor> Weights)>();
             int aboveThreshold = 0, step = 0;

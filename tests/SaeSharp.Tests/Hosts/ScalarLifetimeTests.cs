@@ -22,6 +22,7 @@ public sealed class ScalarLifetimeTests
         var idsNeo = randint(0, 40, [2, 8], generator: new Generator(3));
         using var parameter = new TorchSharp.Modules.Parameter(zeros(64), requires_grad: true);
         using var adam = new AdamOptimizer([("p", parameter)]);
+        using var adamW = new HeldScalarAdamW(neo.parameters(), 1e-3, weightDecay: 0.1);
         // The SAE's reference steps (forward, loss, AuxK, backward, Adam, decoder constraint) for each architecture.
         SaeArchitecture[] architectures = [new TopKArchitecture(2), new BatchTopKArchitecture(2), new JumpReluArchitecture(), new ReluArchitecture()];
         var saes = architectures.Select((a, i) => Sae.Create(new SaeConfig(8, 16, a), i)).ToArray();
@@ -42,7 +43,9 @@ public sealed class ScalarLifetimeTests
             {
                 using var scope = NewDisposeScope();
                 modularAddition.ForwardLastPosition(idsModAdd);
-                neo.forward(idsNeo);
+                adamW.zero_grad();
+                neo.forward(idsNeo).mean().backward();
+                adamW.step();
                 parameter.grad = ones(64);
                 adam.Step(1e-3);
                 foreach (var step in steps) step.Step(xBD, settings).Dispose();
