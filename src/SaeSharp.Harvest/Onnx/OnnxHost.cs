@@ -352,7 +352,8 @@ public sealed class OnnxHost : IDisposable
 
     private static int? FindVocabSize(OnnxGraph graph, string idsInput)
     {
-        // The token embedding: a Gather whose indices are the ids (possibly after a Cast) and whose data is a [V, D] initializer.
+        // The token embedding: a Gather whose indices are the ids (possibly after a Cast) and whose data is a [V, D]
+        // initializer, or a [V] id lookup in front of a compact embedding (OnnxExportOptions.Vocabulary).
         var idsNames = new HashSet<string>(StringComparer.Ordinal) { idsInput };
         foreach (var node in graph.Nodes)
             if (node.OpType == "Cast" && node.Inputs.Count == 1 && idsNames.Contains(node.Inputs[0])) idsNames.Add(node.Outputs[0]);
@@ -360,7 +361,7 @@ public sealed class OnnxHost : IDisposable
         {
             if (node.OpType != "Gather" || node.Inputs.Count != 2 || !idsNames.Contains(node.Inputs[1])) continue;
             var dims = graph.InitializerDims(node.Inputs[0]);
-            if (dims is { Count: 2 } && dims[0] > 0 && dims[0] <= int.MaxValue) return (int)dims[0];
+            if (dims is { Count: 1 or 2 } && dims[0] > 0 && dims[0] <= int.MaxValue) return (int)dims[0];
         }
         return null;
     }
