@@ -18,12 +18,13 @@ internal sealed record StoryHostOutput(
     int VocabSize, long Parameters, int Layers, int ModelDim, int TrainSteps, long TrainTokens, double TokensPerSecond,
     double TrainSeconds, double TrainCpuSeconds, double Seconds, int Threads, bool FromCache, string HostPath, string OnnxPath, string HeldOutPath)
 {
-    public static StoryHostOutput From(StoryHostResult r)
+    public static StoryHostOutput From(StoryHostResult r) => From(r.Summary, r.FromCache, r.HostPath);
+
+    public static StoryHostOutput From(StoryHostSummary s, bool fromCache, string hostPath)
     {
-        var s = r.Summary;
         return new(s.Options.Seed, s.RecipeVersion, s.ValLoss, s.OnnxValLoss, Math.Abs(s.OnnxValLoss - s.ValLoss), s.HeldOutTokens,
             s.ConsistencyAccuracy, s.ConsistencyByKind, s.VocabularySize, s.Parameters, s.Options.Layers, s.Options.ModelDim,
             s.Options.Training.Steps, s.TrainTokens, Math.Round(s.TokensPerSecond, 1), Math.Round(s.TrainSeconds, 1), Math.Round(s.TrainCpuSeconds, 1), Math.Round(s.TotalSeconds, 1),
-            s.Threads, r.FromCache, r.HostPath, r.OnnxPath, Path.Combine(r.HostPath, StoryHost.HeldOutFileName));
+            s.Threads, fromCache, hostPath, Path.Combine(hostPath, StoryHost.OnnxFileName), Path.Combine(hostPath, StoryHost.HeldOutFileName));
     }
 }

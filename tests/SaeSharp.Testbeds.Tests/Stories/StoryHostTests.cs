@@ -39,7 +39,7 @@ public sealed class StoryHostTests : IDisposable
 
         foreach (var file in new[] { "config.json", "model.safetensors", "vocab_map.json", "heldout_stories.txt", "model.onnx", "story_host.json" })
             Assert.True(File.Exists(Path.Combine(folder, file)), file);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(_root).Where(p => Path.GetFileName(p).StartsWith('.')));
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(_root), p => Path.GetFileName(p).StartsWith('.'));
         using var loaded = GptNeoFolder.Load(folder);
         Assert.Equal(host.Model.Config, loaded.Config);
         var vocabulary = CompactVocabulary.Load(Path.Combine(folder, CompactVocabulary.FileName));
