@@ -5,16 +5,18 @@ using SaeSharp.Cli.Output;
 using SaeSharp.Harvest.Onnx;
 using SaeSharp.Hosts;
 using SaeSharp.Testbeds.ModularAddition;
+using SaeSharp.Testbeds.Stories;
 
 namespace SaeSharp.Cli.Commands;
 
-/// <summary><c>saesharp host</c>: train the modular-addition host, export a host to ONNX.</summary>
+/// <summary><c>saesharp host</c>: train the modular-addition or the story host, export a host to ONNX.</summary>
 internal static class HostCommand
 {
     internal static Command Create()
     {
-        var command = new Command("host", "Host transformers: train the modular-addition host, export a host to ONNX.");
+        var command = new Command("host", "Host transformers: train the modular-addition or the story host, export a host to ONNX.");
         command.Subcommands.Add(CreateTrainModAdd());
+        command.Subcommands.Add(CreateTrainStories());
         command.Subcommands.Add(CreateExport());
         return command;
     }
@@ -66,6 +68,63 @@ internal static class HostCommand
         return command;
     }
 
+    private static Command CreateTrainStories()
+    {
+        var defaults = new StoryHostOptions();
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the generated stories, the initial weights and the batch order.", DefaultValueFactory = _ => defaults.Seed };
+        var outDir = new Option<string?>("--out") { Description = "Folder for the host (default: $XDG_CACHE_HOME/saesharp/hosts/stories-v{V}-seed{S}); reused when it holds this run." };
+        var steps = new Option<int>("--steps") { Description = "Training steps (fewer for a quick, weaker host).", DefaultValueFactory = _ => defaults.Training.Steps };
+        var stories = new Option<int>("--stories") { Description = "Generated training stories.", DefaultValueFactory = _ => defaults.TrainStories };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice, the core count)." };
+        var force = new Option<bool>("--force") { Description = "Retrain, replacing what the folder holds (the old folder stays until the new one is complete)." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object to stdout." };
+        var command = new Command("train-stories",
+            "Train (or load from cache) the story host: a 4-layer GPT-Neo (TinyStories-33M's architecture, smaller) on generated children's stories; Hugging Face folder + ONNX export taking GPT-2 ids.");
+        foreach (var option in new Option[] { seed, outDir, steps, stories, threads, force, json })
+            command.Options.Add(option);
+
+        command.SetAction((result, cancellationToken) => CommandRunner.RunAsync(async () =>
+        {
+            var options = new StoryHostOptions
+            {
+                Seed = result.GetValue(seed),
+                TrainStories = result.GetValue(stories),
+                Training = defaults.Training with { Steps = result.GetValue(steps) },
+            };
+            try
+            {
+                options.Validate();
+            }
+            catch (SaeSharpException e) when (e.Field is "Steps" or "TrainStories")
+            {
+                throw new SaeSharpException(e.Message.Replace($"{e.Field}: ", "", StringComparison.Ordinal), field: e.Field == "Steps" ? "--steps" : "--stories", inner: e);
+            }
+            if (result.GetValue(threads) is > 0 and var threadCount)
+                TorchSharp.torch.set_num_threads(threadCount);
+            var folder = result.GetValue(outDir) ?? Path.Combine(HostCacheFolder.Default(), StoryHostCache.EntryName(options));
+
+            using var host = await ConsoleProgress.RunAsync("train-stories", quiet: false, progress => Task.Run(() =>
+                StoryHostCache.LoadOrTrain(options, folder, result.GetValue(force), new StoryProgress(progress), cancellationToken)));
+            var report = StoryHostOutput.From(host);
+            if (result.GetValue(json))
+            {
+                CliJson.Print(report, CliJsonContext.Default.StoryHostOutput);
+            }
+            else
+            {
+                var inv = CultureInfo.InvariantCulture;
+                Console.Out.WriteLine(string.Create(inv,
+                    $"story host seed={report.Seed}: val_loss {report.ValLoss:F4} nats (ONNX {report.OnnxValLoss:F4}), consistency {report.ConsistencyAccuracy:P1} " +
+                    $"({string.Join(", ", report.ConsistencyByKind.Select(k => $"{k.Key} {k.Value:P1}"))}); {report.TrainTokens:N0} tokens at {report.TokensPerSecond:F0}/s, " +
+                    $"{report.Seconds:F0} s{(report.FromCache ? ", from cache" : "")}"));
+                Console.Out.WriteLine($"model: {report.HostPath}");
+                Console.Out.WriteLine($"onnx: {report.OnnxPath}");
+            }
+            return 0;
+        }));
+        return command;
+    }
+
     private static Command CreateExport()
     {
         var model = new Option<string>("--model") { Description = "Host folder (host.json + model.safetensors), e.g. what train-modadd wrote.", Required = true };
@@ -91,6 +150,13 @@ internal static class HostCommand
             return Task.FromResult(0);
         }));
         return command;
+    }
+
+    /// <summary>Training steps of steps, with the latest batch loss.</summary>
+    private sealed class StoryProgress(IProgress<ConsoleProgress.Update> inner) : IProgress<LanguageModelProgress>
+    {
+        public void Report(LanguageModelProgress p) => inner.Report(new ConsoleProgress.Update(p.Step, p.TotalSteps,
+            p.Step % 100 == 0 || p.Step == p.TotalSteps ? string.Create(CultureInfo.InvariantCulture, $"step {p.Step}: loss {p.Loss:F3}, {p.Tokens:N0} tokens") : null));
     }
 
     /// <summary>Turns training log entries into progress updates (step of max steps, with the current accuracies).</summary>

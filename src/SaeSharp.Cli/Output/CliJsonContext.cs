@@ -23,6 +23,7 @@ namespace SaeSharp.Cli.Output;
 [JsonSerializable(typeof(HarvestOutput))]
 [JsonSerializable(typeof(HostTrainOutput))]
 [JsonSerializable(typeof(HostExportOutput))]
+[JsonSerializable(typeof(StoryHostOutput))]
 [JsonSerializable(typeof(DemoSummary))]
 [JsonSerializable(typeof(CrosscoderDemoSummary))]
 [JsonSerializable(typeof(DemoModel))]

@@ -35,6 +35,29 @@ internal sealed class ExportGraphBuilder
         return name;
     }
 
+    /// <summary>A float32 initializer of the given shape from row-major values.</summary>
+    public string FloatMatrix(string name, float[] values, params long[] dims)
+    {
+        Claim(name);
+        var bytes = new byte[values.Length * 4];
+        Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+        var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(bytes) };
+        proto.Dims.AddRange(dims);
+        Graph.Initializer.Add(proto);
+        return name;
+    }
+
+    /// <summary>An int64 initializer of the given shape from row-major values.</summary>
+    public string Int64Matrix(string name, long[] values, params long[] dims)
+    {
+        Claim(name);
+        var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        proto.Int64Data.AddRange(values);
+        proto.Dims.AddRange(dims);
+        Graph.Initializer.Add(proto);
+        return name;
+    }
+
     /// <summary>A float32 scalar initializer.</summary>
     public string FloatScalar(string name, float value)
     {

@@ -48,24 +48,38 @@ public static class OnnxExporter
     /// <summary>The tensor name of the residual stream leaving block <paramref name="layer"/>.</summary>
     public static string ResidPostName(int layer) => $"/h.{layer}/resid_post";
 
+    /// <summary>The optional graph input of <see cref="OnnxExportOptions.AttentionMask"/>: int64 <c>[batch, sequence]</c>, 0 = do not attend.</summary>
+    public const string AttentionMaskName = "attention_mask";
+
     /// <summary>Exports <paramref name="model"/> to <paramref name="path"/>, atomically (temp file, flush, rename).</summary>
-    public static void Export(HostTransformer model, string path)
+    /// <exception cref="SaeSharpException">The options' vocabulary does not match the model's.</exception>
+    public static void Export(HostTransformer model, string path, OnnxExportOptions? options = null)
     {
-        var proto = Build(model);
+        var proto = Build(model, options);
         AtomicFile.Write(path, stream => proto.WriteTo(stream));
     }
 
     /// <summary>The exported model as ONNX protobuf bytes.</summary>
-    public static byte[] ExportBytes(HostTransformer model) => Build(model).ToByteArray();
+    /// <exception cref="SaeSharpException">The options' vocabulary does not match the model's.</exception>
+    public static byte[] ExportBytes(HostTransformer model, OnnxExportOptions? options = null) => Build(model, options).ToByteArray();
 
-    internal static ModelProto Build(HostTransformer model)
+    internal static ModelProto Build(HostTransformer model, OnnxExportOptions? options = null)
     {
+        options ??= new OnnxExportOptions();
         var config = model.Config;
+        var vocabulary = options.Vocabulary;
+        if (vocabulary is not null && (vocabulary.Count != config.VocabSize || vocabulary.Count != config.OutputSize))
+            throw new SaeSharpException($"has {vocabulary.Count} ids but the model's vocabulary is {config.VocabSize} in and {config.OutputSize} out", field: "vocabulary");
         var weights = model.NamedWeights().ToDictionary(w => w.Name, w => w.Tensor, StringComparer.Ordinal);
         var g = new B();
         g.Graph.Name = "saesharp_host";
         g.Graph.Input.Add(B.Value(InputName, DataType.Int64, "batch", "sequence"));
-        g.Graph.Output.Add(B.Value(OutputName, DataType.Float, "batch", "sequence", config.OutputSize));
+        if (options.AttentionMask)
+        {
+            g.Graph.Input.Add(B.Value(AttentionMaskName, DataType.Int64, "batch", "sequence"));
+            g.Int64Matrix(AttentionMaskName, [1], 1, 1);
+        }
+        g.Graph.Output.Add(B.Value(OutputName, DataType.Float, "batch", "sequence", vocabulary?.OriginalSize ?? config.OutputSize));
 
         string Weight(string name) => g.Float(name, weights[name]);
         string Linear(string name)
@@ -88,7 +102,9 @@ public static class OnnxExporter
         var shape = g.Node("Shape", [InputName], "/embed/input_shape");
         var seqLen1 = g.Node("Slice", [shape, one, two], "/embed/sequence_length");
         var seqLen = g.Node("Gather", [shape, oneScalar], "/embed/sequence_length_scalar", B.Int("axis", 0));
-        var tokens = g.Node("Gather", [Weight(HostNames.Wte), InputName], "/embed/tokens", B.Int("axis", 0));
+        var ids = vocabulary is null ? InputName
+            : g.Node("Gather", [g.Int64("/vocab/input_lookup", vocabulary.InputLookup()), InputName], "/vocab/compact_ids", B.Int("axis", 0));
+        var tokens = g.Node("Gather", [Weight(HostNames.Wte), ids], "/embed/tokens", B.Int("axis", 0));
         var positions = g.Node("Slice", [Weight(HostNames.Wpe), zero, seqLen1, zero], "/embed/positions");
         var x = g.Node("Add", [tokens, positions], ResidPreName(0));
 
@@ -104,6 +120,14 @@ public static class OnnxExporter
             var lowest = g.Node("Sub", [rows, g.Int64($"/mask/window_{w}", [w])], $"/mask/local_{w}_lowest");
             var inWindow = g.Node("Greater", [cols, lowest], $"/mask/local_{w}_in_window");
             masks[kind] = g.Node("And", [causal, inWindow], $"/mask/local_{w}");
+        }
+        if (options.AttentionMask)
+        {
+            // [B, T] keys → [B, 1, 1, T], broadcast against every head and query row of each [T, T] mask.
+            var keys = g.Node("Cast", [AttentionMaskName], "/mask/attention_mask_bool", B.Int("to", (long)DataType.Bool));
+            var keysB11T = g.Node("Unsqueeze", [keys, g.Int64("/mask/key_axes", [1, 2])], "/mask/attention_mask_keys");
+            foreach (var kind in masks.Keys.ToArray())
+                masks[kind] = g.Node("And", [masks[kind], keysB11T], $"{masks[kind]}_with_attention_mask");
         }
 
         string? scale = config.ScaleAttention ? g.FloatScalar("/const/attention_scale", (float)(1.0 / Math.Sqrt(config.HeadDim))) : null;
@@ -144,7 +168,26 @@ public static class OnnxExporter
         var unembed = config.TiedUnembedding
             ? g.Node("Transpose", [HostNames.Wte], "/unembed/wte_t", B.Ints("perm", 1, 0))
             : Linear(HostNames.LmHead);
-        g.Node("MatMul", [final, unembed], OutputName);
+        if (vocabulary is null)
+        {
+            g.Node("MatMul", [final, unembed], OutputName);
+        }
+        else
+        {
+            // One extra column, 0·x + UnusedLogit, then a Gather by tokenizer id: used ids read their own column (their
+            // logit + 0, exact), every other id reads the extra one.
+            int d = config.ModelDim, v = vocabulary.Count;
+            var zeroColumn = g.FloatMatrix("/vocab/zero_column", new float[d], d, 1);
+            var extended = g.Node("Concat", [unembed, zeroColumn], "/vocab/unembed_extended", B.Int("axis", 1));
+            var bias = new float[v + 1];
+            bias[v] = OnnxExportOptions.UnusedLogit;
+            var compact = g.Node("Add", [g.Node("MatMul", [final, extended], "/vocab/compact_logits_extended"), g.FloatMatrix("/vocab/unused_bias", bias, v + 1)],
+                "/vocab/compact_logits");
+            var outputIndex = new long[vocabulary.OriginalSize];
+            Array.Fill(outputIndex, v);
+            for (int i = 0; i < v; i++) outputIndex[vocabulary.Ids[i]] = i;
+            g.Node("Gather", [compact, g.Int64("/vocab/output_index", outputIndex)], OutputName, B.Int("axis", 2));
+        }
 
         var modelProto = new ModelProto
         {

@@ -65,6 +65,9 @@ public sealed class OnnxHost : IDisposable
         try
         {
             sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
+            // Errors only: ONNX Runtime warns on stderr about things that are by design, e.g. an optional input given a
+            // default as an overridable initializer (our exports' attention_mask); our own errors say what is wrong.
+            sessionOptions.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
             sessionOptions.InterOpNumThreads = 1;
             sessionOptions.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
             // The edited graph is loaded from memory; its external data files stay beside the original model.
@@ -352,7 +355,8 @@ public sealed class OnnxHost : IDisposable
 
     private static int? FindVocabSize(OnnxGraph graph, string idsInput)
     {
-        // The token embedding: a Gather whose indices are the ids (possibly after a Cast) and whose data is a [V, D] initializer.
+        // The token embedding: a Gather whose indices are the ids (possibly after a Cast) and whose data is a [V, D]
+        // initializer, or a [V] id lookup in front of a compact embedding (OnnxExportOptions.Vocabulary).
         var idsNames = new HashSet<string>(StringComparer.Ordinal) { idsInput };
         foreach (var node in graph.Nodes)
             if (node.OpType == "Cast" && node.Inputs.Count == 1 && idsNames.Contains(node.Inputs[0])) idsNames.Add(node.Outputs[0]);
@@ -360,7 +364,7 @@ public sealed class OnnxHost : IDisposable
         {
             if (node.OpType != "Gather" || node.Inputs.Count != 2 || !idsNames.Contains(node.Inputs[1])) continue;
             var dims = graph.InitializerDims(node.Inputs[0]);
-            if (dims is { Count: 2 } && dims[0] > 0 && dims[0] <= int.MaxValue) return (int)dims[0];
+            if (dims is { Count: 1 or 2 } && dims[0] > 0 && dims[0] <= int.MaxValue) return (int)dims[0];
         }
         return null;
     }
