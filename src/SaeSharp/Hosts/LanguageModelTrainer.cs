@@ -1,3 +1,4 @@
+using SaeSharp.Training;
 using System.Diagnostics;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -44,7 +45,7 @@ public class LanguageModelTrainer
         var stopwatch = Stopwatch.StartNew();
         var order = new BatchOrder(sequences, Options.BatchSize, Options.Seed);
         var parameters = model.parameters().ToArray();
-        using var optimizer = optim.AdamW(parameters, Options.LearningRate, Options.Beta1, Options.Beta2, eps: 1e-8, weight_decay: Options.WeightDecay);
+        using var optimizer = new HeldScalarAdamW(parameters, Options.LearningRate, Options.Beta1, Options.Beta2, epsilon: 1e-8, weightDecay: Options.WeightDecay);
         var log = new List<LanguageModelProgress>();
         long tokens = 0, inputTokens = 0;
         double lastLoss = double.NaN;
