@@ -54,8 +54,8 @@ for notebook in "${notebooks[@]}"; do
   grep -q "$packages" "$work/$name" || { echo "error: $notebook has no #i \"nuget: ../../artifacts/packages\" line" >&2; exit 1; }
   grep -qF "SaeSharp, $version" "$work/$name" || { echo "error: $notebook has no #r \"nuget: SaeSharp, *-*\" line" >&2; exit 1; }
   notebook_started=$SECONDS
-  (cd "$(dirname "$notebook")" && dotnet repl --run "$work/$name" --exit-after-run \
-    --output-format ipynb --output-path "$work/out-$name") || {
+  # From the repository root, where the local tool manifest pins dotnet-repl.
+  dotnet repl --run "$work/$name" --exit-after-run --output-format ipynb --output-path "$work/out-$name" || {
     echo "error: a cell of $notebook failed; the executed notebook is in $work/out-$name" >&2
     trap - EXIT
     exit 1
