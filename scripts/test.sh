@@ -23,6 +23,14 @@ if [ "${SAESHARP_SKIP_CONSUMER_TEST:-}" != "1" ]; then
   OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" bash scripts/consumer-test.sh
 fi
 
+# The sample notebooks, run headless with dotnet-repl against the packed packages (scripts/notebooks-test.sh); they
+# pack first when the consumer test did not. SAESHARP_SKIP_NOTEBOOKS=1 leaves them out of a quick local run.
+if [ "${SAESHARP_SKIP_NOTEBOOKS:-}" != "1" ]; then
+  pack=()
+  [ "${SAESHARP_SKIP_CONSUMER_TEST:-}" != "1" ] || pack=(--pack)
+  OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" bash scripts/notebooks-test.sh "${pack[@]}"
+fi
+
 # Test processes run side by side on few cores: one libtorch thread each avoids OpenMP spin contention.
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 dotnet test SaeSharp.sln -c Release "$@"
