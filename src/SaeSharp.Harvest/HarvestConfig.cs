@@ -19,7 +19,7 @@ public sealed record HarvestConfig
     /// <summary>The store folder to create (or, with <see cref="Resume"/>, to continue).</summary>
     public required string OutputPath { get; init; }
 
-    /// <summary>Tokenizer folder or file (tokenizer.json, or vocab.json with merges.txt beside it); needed with a corpus.</summary>
+    /// <summary>Tokenizer folder or file (tokenizer.json, or vocab.json with merges.txt beside it), or <c>gpt2</c> for GPT-2's built-in vocabulary (<see cref="Tokenization.Gpt2Tokenizer.Open"/>); needed with a corpus.</summary>
     public string? TokenizerPath { get; init; }
 
     /// <summary>Corpus file, split according to <see cref="CorpusFormat"/>.</summary>

@@ -135,7 +135,7 @@ public static class Harvester
             return new TokenIdSource(sequences);
         }
 
-        var tokenizer = Gpt2Tokenizer.Load(config.TokenizerPath!);
+        var tokenizer = Gpt2Tokenizer.Open(config.TokenizerPath!);
         if (host.VocabSize is int vocab && tokenizer.VocabSize > vocab)
             throw new SaeSharpException($"the tokenizer has {tokenizer.VocabSize} ids but the model embeds only {vocab}: tokenizer and model do not belong together",
                 tokenizer.Source, "tokenizer_path");
@@ -157,6 +157,9 @@ public static class Harvester
 
     private static StoreFileRef TokenizerRef(string path)
     {
+        // The built-in vocabulary has no file; a fixed fingerprint names it (docs/store-format.md).
+        if (path == Gpt2Tokenizer.BuiltInName)
+            return new StoreFileRef(Gpt2Tokenizer.BuiltInName, 0, Sha256File.Of(System.Text.Encoding.ASCII.GetBytes("builtin:gpt2")));
         var full = Path.GetFullPath(path);
         string[] files = Directory.Exists(full)
             ? (File.Exists(Path.Combine(full, "tokenizer.json")) ? new[] { Path.Combine(full, "tokenizer.json") } : new[] { Path.Combine(full, "vocab.json"), Path.Combine(full, "merges.txt") })

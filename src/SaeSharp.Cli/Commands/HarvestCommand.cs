@@ -17,7 +17,7 @@ internal static class HarvestCommand
     internal static Command Create()
     {
         var model = new Option<string>("--model") { Description = "ONNX decoder graph", Required = true };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer folder, tokenizer.json, or vocab.json (merges.txt beside it)" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "`gpt2` (GPT-2's built-in vocabulary), or a tokenizer folder, tokenizer.json, or vocab.json (merges.txt beside it)" };
         var corpus = new Option<string?>("--corpus") { Description = "corpus file" };
         var corpusFormat = new Option<string>("--corpus-format") { Description = "text (documents split on <|endoftext|>), jsonl, or lines", DefaultValueFactory = _ => FormatName(Defaults.CorpusFormat) };
         var textField = new Option<string>("--text-field") { Description = "JSON-lines field with the text", DefaultValueFactory = _ => Defaults.TextField };

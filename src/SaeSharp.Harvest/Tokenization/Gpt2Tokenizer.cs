@@ -63,6 +63,14 @@ public sealed partial class Gpt2Tokenizer
     }
 
     /// <summary>
+    /// The built-in vocabulary when <paramref name="nameOrPath"/> is exactly <see cref="BuiltInName"/> (<c>gpt2</c>),
+    /// otherwise <see cref="Load"/>: a folder that happens to be called <c>gpt2</c> is reached as <c>./gpt2</c>.
+    /// </summary>
+    /// <exception cref="SaeSharpException">The files are missing or malformed.</exception>
+    public static Gpt2Tokenizer Open(string nameOrPath) =>
+        nameOrPath == BuiltInName ? Gpt2() : Load(nameOrPath);
+
+    /// <summary>
     /// Loads from a folder (its <c>tokenizer.json</c>, else <c>vocab.json</c> + <c>merges.txt</c>), a
     /// <c>tokenizer.json</c> file, or a <c>vocab.json</c> file with <c>merges.txt</c> beside it.
     /// </summary>

@@ -211,6 +211,31 @@ public sealed class HarvestCommandTests
     }
 
     [Fact]
+    public void Tokenize_BuiltInGpt2_NeedsNoFiles()
+    {
+        var dir = CliProcess.NewTempDir();
+        var text = Path.Combine(dir, "story.txt");
+        File.WriteAllText(text, "Once upon a time<|endoftext|>");
+        var (code, stdout, stderr) = CliProcess.Run("tokenize", "--tokenizer", "gpt2", "--text-file", text, "--json");
+        Assert.True(code == 0, stderr);
+        // GPT-2's ids for "Once", " upon", " a", " time" and <|endoftext|>.
+        Assert.Equal(new[] { 7454, 2402, 257, 640, 50256 }, JsonSerializer.Deserialize<int[]>(stdout));
+    }
+
+    [Fact]
+    public void HarvestCorpus_BuiltInGpt2WithSmallVocabularyModel_OneClearError()
+    {
+        var dir = CliProcess.NewTempDir();
+        var store = Path.Combine(dir, "store");
+        var (code, _, stderr) = CliProcess.Run("harvest", "--model", Decomposed, "--tokenizer", "gpt2",
+            "--corpus", CliProcess.Fixture("gptneo/corpus.txt"), "--hooks", "resid_mid.1", "--context", "20", "--tokens", "90", "--out", store);
+        Assert.Equal(2, code);
+        Assert.Contains("50257", stderr);
+        Assert.Contains("do not belong together", stderr);
+        Assert.False(Directory.Exists(store) && Directory.EnumerateFileSystemEntries(store).Any(), "nothing may be written");
+    }
+
+    [Fact]
     public void HarvestCorpus_TrainableStoreWithTokenizerAndProgress()
     {
         var dir = CliProcess.NewTempDir();

@@ -57,6 +57,26 @@ public sealed class Gpt2TokenizerTests
     }
 
     [Fact]
+    public void Gpt2_BuiltIn_SameIdsAsLoadedFilesAndReferenceEncoder()
+    {
+        var builtIn = Gpt2Tokenizer.Gpt2();
+        Assert.Equal(50257, builtIn.VocabSize);
+        Assert.Equal(50256, builtIn.EndOfTextId);
+        Assert.Equal(Gpt2Tokenizer.BuiltInName, builtIn.Source);
+        Assert.Same(builtIn, Gpt2Tokenizer.Gpt2());
+        var mismatches = Golden().Where(g => !builtIn.Encode(g.Text).SequenceEqual(g.Ids) || !builtIn.Encode(g.Text).SequenceEqual(Real.Value.Encode(g.Text)))
+            .Select(g => $"{JsonSerializer.Serialize(g.Text)}: expected [{string.Join(",", g.Ids)}] got [{string.Join(",", builtIn.Encode(g.Text))}]")
+            .ToList();
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+        foreach (var (text, ids) in Golden()) Assert.Equal(text, builtIn.Decode(ids));
+        var joined = "The end.<|endoftext|>Once upon";
+        Assert.Equal(Real.Value.Encode(joined), builtIn.Encode(joined));
+        Assert.Equal(new[] { 50256 }, builtIn.Encode(Gpt2Tokenizer.EndOfText));
+        Assert.Same(builtIn, Gpt2Tokenizer.Open("gpt2"));
+        Assert.Equal(Gpt2Tokenizer.Load(Fixtures.GptNeo("vocab.json")).VocabSize, Gpt2Tokenizer.Open(Fixtures.GptNeo("vocab.json")).VocabSize);
+    }
+
+    [Fact]
     public void Encode_WhitespaceRuns_StayInsideGpt2Vocabulary()
     {
         // CodeGenTokenizer emits ids >= 50257 for runs of spaces; this tokenizer must not.
