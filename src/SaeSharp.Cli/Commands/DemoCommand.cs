@@ -20,7 +20,7 @@ internal static class DemoCommand
         var seed = new Option<long>("--seed") { Description = "Seed of the host (and its cache entry) and the SAE.", DefaultValueFactory = _ => 0 };
         var retrain = new Option<bool>("--retrain-host") { Description = "Train the host again even when it is cached." };
         var hostSteps = new Option<int?>("--host-steps") { Description = "stories: training steps of the story host (default: the recipe's); fewer train a weaker host sooner, in its own cache entry." };
-        var layer = new Option<int?>("--layer") { Description = "stories: the block whose output the SAE reads (default: 1)." };
+        var layer = new Option<int?>("--layer") { Description = "stories: the block whose output the SAE reads (default: 2)." };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice, the core count)." };
         var force = new Option<bool>("--force") { Description = "Replace the contents of a non-empty --out folder." };
         var json = new Option<bool>("--json") { Description = "Print summary.json to stdout." };

@@ -29,8 +29,11 @@ public sealed record StoryDemoOptions
     /// </summary>
     public ulong StorySeed { get; init; } = 1000;
 
-    /// <summary>The block whose output (<c>resid_post.{Layer}</c>) the SAE reads, counted from 0 (default 1: coverage measured best there of layers 1 and 2; README).</summary>
-    public int Layer { get; init; } = 1;
+    /// <summary>
+    /// The block whose output (<c>resid_post.{Layer}</c>) the SAE reads, counted from 0 (default 2: of the two middle
+    /// blocks, 1 and 2, the one where the SAE's latents covered more labels; README, "The story demo").
+    /// </summary>
+    public int Layer { get; init; } = 2;
 
     /// <summary>
     /// Training steps of the host when not <see cref="Quick"/> (default null: the recipe's 1500). Fewer train a weaker
