@@ -82,4 +82,45 @@ public sealed class HostCommandTests : IDisposable
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("prime", result.StdErr);
     }
+
+    [Fact]
+    public void TrainStories_TinyRun_ReportsLossesAndReusesTheFolder()
+    {
+        // Two steps of the real recipe: a weak host, but every stage runs (generation, training, evaluation, export, ONNX check).
+        var folder = Path.Combine(_directory, "stories");
+        var first = CliRunner.Run("host", "train-stories", "--steps", "2", "--stories", "16", "--threads", "1", "--out", folder, "--json");
+        Assert.True(first.ExitCode == 0, first.StdErr);
+        var json = first.Json;
+        double valLoss = json.GetProperty("val_loss").GetDouble();
+        Assert.InRange(valLoss, 0.5, 12);
+        Assert.True(Math.Abs(json.GetProperty("onnx_val_loss").GetDouble() - valLoss) < 1e-3);
+        Assert.InRange(json.GetProperty("consistency_accuracy").GetDouble(), 0, 1);
+        Assert.Equal(3, json.GetProperty("consistency_by_kind").EnumerateObject().Count());
+        Assert.Equal(2, json.GetProperty("train_steps").GetInt32());
+        Assert.True(json.GetProperty("train_tokens").GetInt64() > 0);
+        Assert.False(json.GetProperty("from_cache").GetBoolean());
+        Assert.True(File.Exists(json.GetProperty("onnx_path").GetString()));
+        Assert.True(File.Exists(json.GetProperty("held_out_path").GetString()));
+
+        var again = CliRunner.Run("host", "train-stories", "--steps", "2", "--stories", "16", "--out", folder, "--json");
+        Assert.True(again.ExitCode == 0, again.StdErr);
+        Assert.True(again.Json.GetProperty("from_cache").GetBoolean());
+        Assert.Equal(valLoss, again.Json.GetProperty("val_loss").GetDouble());
+
+        // Another recipe into the same folder: refused, naming --force.
+        var refused = CliRunner.Run("host", "train-stories", "--steps", "3", "--stories", "16", "--out", folder, "--json");
+        Assert.Equal(2, refused.ExitCode);
+        Assert.StartsWith("error:", refused.StdErr.Trim());
+        Assert.Contains("--force", refused.StdErr);
+    }
+
+    [Fact]
+    public void TrainStories_BadSteps_OneErrorLine()
+    {
+        var result = CliRunner.Run("host", "train-stories", "--steps", "0", "--out", Path.Combine(_directory, "x"), "--json");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Single(result.StdErr.Trim().Split('\n'));
+        Assert.Contains("--steps", result.StdErr);
+        Assert.False(Directory.Exists(Path.Combine(_directory, "x")));
+    }
 }

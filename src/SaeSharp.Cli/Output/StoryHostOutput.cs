@@ -9,20 +9,22 @@ namespace SaeSharp.Cli.Output;
 /// <para><see cref="ConsistencyAccuracy"/>: Share of held-out prompts whose next token the story fixes (a pronoun, a speaker's name, a phrase's last word) where the model's top token is right.</para>
 /// <para><see cref="ConsistencyByKind"/>: The same per kind.</para>
 /// <para><see cref="TrainTokens"/>: Predicted tokens trained on (padding excluded).</para>
+/// <para><see cref="TrainCpuSeconds"/>: Processor time of the process during training, all threads (less sensitive to other load than wall time).</para>
 /// <para><see cref="Seconds"/>: Wall time of the whole recipe (of the cached run when loaded).</para>
 /// </remarks>
 internal sealed record StoryHostOutput(
     ulong Seed, int RecipeVersion, double ValLoss, double OnnxValLoss, double OnnxValLossDifference, long HeldOutTokens,
     double ConsistencyAccuracy, IReadOnlyDictionary<string, double> ConsistencyByKind,
     int VocabSize, long Parameters, int Layers, int ModelDim, int TrainSteps, long TrainTokens, double TokensPerSecond,
-    double TrainSeconds, double Seconds, int Threads, bool FromCache, string HostPath, string OnnxPath, string HeldOutPath)
+    double TrainSeconds, double TrainCpuSeconds, double Seconds, int Threads, bool FromCache, string HostPath, string OnnxPath, string HeldOutPath)
 {
-    public static StoryHostOutput From(StoryHostResult r)
+    public static StoryHostOutput From(StoryHostResult r) => From(r.Summary, r.FromCache, r.HostPath);
+
+    public static StoryHostOutput From(StoryHostSummary s, bool fromCache, string hostPath)
     {
-        var s = r.Summary;
         return new(s.Options.Seed, s.RecipeVersion, s.ValLoss, s.OnnxValLoss, Math.Abs(s.OnnxValLoss - s.ValLoss), s.HeldOutTokens,
             s.ConsistencyAccuracy, s.ConsistencyByKind, s.VocabularySize, s.Parameters, s.Options.Layers, s.Options.ModelDim,
-            s.Options.Training.Steps, s.TrainTokens, Math.Round(s.TokensPerSecond, 1), Math.Round(s.TrainSeconds, 1), Math.Round(s.TotalSeconds, 1),
-            s.Threads, r.FromCache, r.HostPath, r.OnnxPath, Path.Combine(r.HostPath, StoryHost.HeldOutFileName));
+            s.Options.Training.Steps, s.TrainTokens, Math.Round(s.TokensPerSecond, 1), Math.Round(s.TrainSeconds, 1), Math.Round(s.TrainCpuSeconds, 1), Math.Round(s.TotalSeconds, 1),
+            s.Threads, fromCache, hostPath, Path.Combine(hostPath, StoryHost.OnnxFileName), Path.Combine(hostPath, StoryHost.HeldOutFileName));
     }
 }

@@ -65,6 +65,9 @@ public sealed class OnnxHost : IDisposable
         try
         {
             sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
+            // Errors only: ONNX Runtime warns on stderr about things that are by design, e.g. an optional input given a
+            // default as an overridable initializer (our exports' attention_mask); our own errors say what is wrong.
+            sessionOptions.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
             sessionOptions.InterOpNumThreads = 1;
             sessionOptions.ExecutionMode = ExecutionMode.ORT_SEQUENTIAL;
             // The edited graph is loaded from memory; its external data files stay beside the original model.

@@ -67,11 +67,19 @@ internal sealed class StoryGrammar(StoryRandom rng, StoryGeneratorOptions option
         }
         else
         {
-            _d.Word("a");
-            if (rng.Chance(0.4)) Adjective();
+            var adjective = rng.Chance(0.4) ? PickAdjective() : default;
+            _d.Word(Article(adjective.Word ?? one));
+            if (adjective.Word is not null) _d.Word(adjective.Word, adjective.Label);
             _d.Word(one, Bit(Animal) | Bit(Singular));
         }
     }
+
+    /// <summary>"a" or "an" before <paramref name="next"/>, so that the article never contradicts the word after it.</summary>
+    private static string Article(string next) => "aeiou".Contains(next[0]) ? "an" : "a";
+
+    private (string? Word, ulong Label) PickAdjective() => rng.Chance(0.35)
+        ? (rng.Pick(L.Colors), Bit(Color))
+        : (rng.Pick(L.Adjectives), Bit(StoryLabels.Adjective));
 
     private void TheAnimal()
     {
@@ -87,8 +95,17 @@ internal sealed class StoryGrammar(StoryRandom rng, StoryGeneratorOptions option
 
     private void Adjective()
     {
-        if (rng.Chance(0.35)) _d.Word(rng.Pick(L.Colors), Bit(Color));
-        else _d.Word(rng.Pick(L.Adjectives), Bit(StoryLabels.Adjective));
+        var (word, label) = PickAdjective();
+        _d.Word(word!, label);
+    }
+
+    /// <summary>"a little girl": people get a plain adjective (no colour), with the article that fits it.</summary>
+    private void APerson(Character c)
+    {
+        string? adjective = rng.Chance(0.5) ? rng.Pick(L.PersonAdjectives) : null;
+        _d.Word(Article(adjective ?? c.Noun));
+        if (adjective is not null) _d.Word(adjective, Bit(StoryLabels.Adjective));
+        _d.Word(c.Noun, Bit(Person) | c.Labels);
     }
 
     private void ThePlace()
@@ -122,9 +139,8 @@ internal sealed class StoryGrammar(StoryRandom rng, StoryGeneratorOptions option
             _d.Forced("phrase", "time");
             _d.Word("time", Bit(FixedPhrase));
             _d.Mark(",");
-            _d.Words("there was a");
-            if (rng.Chance(0.5)) Adjective();
-            _d.Word(a.Noun, Bit(Person) | a.Labels);
+            _d.Words("there was");
+            APerson(a);
             _d.Word("named");
             Name(a);
         }
@@ -156,7 +172,7 @@ internal sealed class StoryGrammar(StoryRandom rng, StoryGeneratorOptions option
                 break;
             default:
                 Name(a); _d.Words("liked to play with"); Name(b); _d.Mark(",");
-                _d.Word("a"); Adjective(); _d.Word(b.Noun, Bit(Person) | b.Labels);
+                APerson(b);
                 _d.Words("who lived near"); Pronoun(a, a.Object);
                 break;
         }
@@ -334,8 +350,7 @@ internal sealed class StoryGrammar(StoryRandom rng, StoryGeneratorOptions option
                 _d.EndSentence("!");
                 break;
             case 1:
-                _d.Word("The"); ObjectNoun(); _d.Word("was"); _d.Word("not", Bit(Negation)); _d.Word("a"); ObjectNoun();
-                _d.Mark(","); _d.Words("it was a"); _d.Word(rng.Pick(L.Animals).One, Bit(Animal) | Bit(Singular));
+                _d.Word("The"); ObjectNoun(); _d.Words("was really"); AnimalPhrase(allowPlural: false);
                 _d.EndSentence("!");
                 break;
             default:

@@ -70,7 +70,9 @@ public static class StoryHost
         try
         {
             var trainer = new LanguageModelTrainer(options.Training with { Seed = (long)options.Seed });
+            var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
             var run = trainer.Train(model, trainIds, progress, cancellationToken);
+            var trainCpu = Process.GetCurrentProcess().TotalProcessorTime - cpuStart;
             var validation = LanguageModelTrainer.Evaluate(model, heldOutIds, cancellationToken: cancellationToken);
             var (accuracy, byKind) = Consistency(model, vocabulary, prompts);
 
@@ -88,7 +90,7 @@ public static class StoryHost
                 total.Stop();
                 var summary = new StoryHostSummary(RecipeVersion, options, vocabulary.Count, model.parameters().Sum(p => p.NumberOfElements),
                     validation.MeanLoss, onnx.MeanLoss, validation.Tokens, accuracy, byKind, run.Tokens,
-                    run.Elapsed.TotalSeconds, run.TokensPerSecond, total.Elapsed.TotalSeconds, torch.get_num_threads());
+                    run.Elapsed.TotalSeconds, trainCpu.TotalSeconds, run.TokensPerSecond, total.Elapsed.TotalSeconds, torch.get_num_threads());
                 AtomicFile.WriteAllText(Path.Combine(partial, SummaryFileName), JsonSerializer.Serialize(summary, StoryHostJsonContext.Default.StoryHostSummary));
                 if (Directory.Exists(folder)) Directory.Delete(folder);
                 Directory.Move(partial, folder);

@@ -36,7 +36,7 @@ public sealed record StoryHostOptions
     public int ContextLength { get; init; } = 256;
 
     /// <summary>How the model is trained (steps, batch, learning rate...).</summary>
-    public LanguageModelTrainOptions Training { get; init; } = new() { Steps = 1500, BatchSize = 16, LearningRate = 3e-3, WarmupSteps = 50 };
+    public LanguageModelTrainOptions Training { get; init; } = new() { Steps = 1000, BatchSize = 16, LearningRate = 3e-3, WarmupSteps = 50 };
 
     /// <summary>Checks every field.</summary>
     /// <exception cref="SaeSharpException">A field is out of range; the message names it.</exception>

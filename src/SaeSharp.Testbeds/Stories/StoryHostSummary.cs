@@ -12,6 +12,7 @@ namespace SaeSharp.Testbeds.Stories;
 /// <param name="ConsistencyByKind">The same per prompt kind (pronoun, speaker, phrase).</param>
 /// <param name="TrainTokens">Predicted tokens trained on (padding excluded).</param>
 /// <param name="TrainSeconds">Wall time of the training loop.</param>
+/// <param name="TrainCpuSeconds">Processor time of the whole process during the training loop (all threads): a cost measure that load from other processes inflates far less than wall time.</param>
 /// <param name="TokensPerSecond">TrainTokens / TrainSeconds.</param>
 /// <param name="TotalSeconds">Wall time of the whole recipe: generation, training, evaluation, export, checks.</param>
 /// <param name="Threads">libtorch intra-op threads during training.</param>
@@ -19,4 +20,4 @@ public sealed record StoryHostSummary(
     int RecipeVersion, StoryHostOptions Options, int VocabularySize, long Parameters,
     double ValLoss, double OnnxValLoss, long HeldOutTokens,
     double ConsistencyAccuracy, IReadOnlyDictionary<string, double> ConsistencyByKind,
-    long TrainTokens, double TrainSeconds, double TokensPerSecond, double TotalSeconds, int Threads);
+    long TrainTokens, double TrainSeconds, double TrainCpuSeconds, double TokensPerSecond, double TotalSeconds, int Threads);

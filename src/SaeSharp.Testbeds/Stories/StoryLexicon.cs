@@ -47,6 +47,9 @@ internal static class StoryLexicon
     public static readonly string[] Adjectives =
         ["big", "little", "small", "shiny", "soft", "new", "old", "pretty", "funny", "tall", "kind", "fast", "slow", "silly", "tiny", "huge", "smart", "nice"];
 
+    /// <summary>Adjectives for a girl or boy ("a kind girl"); colours are kept for things.</summary>
+    public static readonly string[] PersonAdjectives = ["little", "small", "kind", "funny", "tall", "smart", "nice", "silly", "old", "young"];
+
     public static readonly string[] Colors = ["red", "blue", "green", "yellow", "pink", "purple", "orange", "white"];
 
     public static readonly string[] Family = ["mom", "dad", "grandma", "grandpa", "sister", "brother", "teacher", "aunt"];
@@ -74,5 +77,5 @@ internal static class StoryLexicon
 
     /// <summary>What a character learns in a moral, after "to".</summary>
     public static readonly string[] Lessons =
-        ["share", "be kind", "help others", "tell the truth", "be careful", "listen to your mom", "say thank you", "be patient", "try again"];
+        ["share", "be good", "help others", "tell the truth", "be careful", "listen to your mom", "say thank you", "be patient", "try again"];
 }

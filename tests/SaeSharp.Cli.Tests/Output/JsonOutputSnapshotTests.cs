@@ -97,6 +97,14 @@ public sealed class JsonOutputSnapshotTests
         HostTrainOutput.From(Host(stepsToGeneralize: null), "/cache/saesharp/hosts/modadd-p113-seed0"), Json.HostTrainOutput));
 
     [Fact]
+    public void HostTrainStories_FixedSummary_MatchesSnapshot() => Snapshot.Match("host-train-stories.json", CliJson.Serialize(
+        StoryHostOutput.From(new StoryHostSummary(1, new StoryHostOptions(), VocabularySize: 415, Parameters: 877_696,
+            ValLoss: 0.8125, OnnxValLoss: 0.8125000123, HeldOutTokens: 17295, ConsistencyAccuracy: 0.9375,
+            new Dictionary<string, double> { ["phrase"] = 1, ["pronoun"] = 0.9375, ["speaker"] = 0.875 },
+            TrainTokens: 1_446_000, TrainSeconds: 500.25, TrainCpuSeconds: 990.5, TokensPerSecond: 2890.6543, TotalSeconds: 560.75, Threads: 2),
+            fromCache: false, "/cache/saesharp/hosts/stories-v1-seed0"), Json.StoryHostOutput));
+
+    [Fact]
     public void HostExport_FixedFile_MatchesSnapshot() => Snapshot.Match("host-export.json", CliJson.Serialize(
         new HostExportOutput("/runs/host.onnx", Bytes: 1_234_567, Opset: 17, Layers: 1, Input: "input_ids", Output: "logits"), Json.HostExportOutput));
 
@@ -163,7 +171,7 @@ public sealed class JsonOutputSnapshotTests
 
     public static TheoryData<string> HelpCommands() =>
     [
-        "", "demo", "train", "eval", "host", "host train-modadd", "host export", "hooks", "harvest", "store", "store inspect", "store export",
+        "", "demo", "train", "eval", "host", "host train-modadd", "host train-stories", "host export", "hooks", "harvest", "store", "store inspect", "store export",
         "tokenize", "bench", "crosscoder", "crosscoder demo", "crosscoder train",
     ];
 

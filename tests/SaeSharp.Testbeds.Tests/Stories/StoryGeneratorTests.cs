@@ -51,6 +51,40 @@ public sealed partial class StoryGeneratorTests
     }
 
     [Fact]
+    public void Options_OutOfRange_RefusedNamingTheField()
+    {
+        Assert.Equal("max_tokens", Assert.Throws<SaeSharpException>(() => new StoryGenerator(new StoryGeneratorOptions { MaxTokens = 10 })).Field);
+        Assert.Equal("moral_probability", Assert.Throws<SaeSharpException>(() => new StoryGenerator(new StoryGeneratorOptions { MoralProbability = 1.5 })).Field);
+        Assert.Equal("dialogue_probability", Assert.Throws<SaeSharpException>(() => new StoryGenerator(new StoryGeneratorOptions { DialogueProbability = double.NaN })).Field);
+        Assert.Contains("no story label", Assert.Throws<SaeSharpException>(() => StoryLabels.IndexOf("dragon")).Message);
+    }
+
+    [Fact]
+    public void Options_FeatureProbabilities_ControlTheFeatures()
+    {
+        var none = new StoryGenerator(new StoryGeneratorOptions { Seed = 1, DialogueProbability = 0, TwistProbability = 0, MoralProbability = 0, BadEndingProbability = 0 }).Generate(100);
+        var all = new StoryGenerator(new StoryGeneratorOptions { Seed = 1, DialogueProbability = 1, TwistProbability = 1, MoralProbability = 1, BadEndingProbability = 1 }).Generate(100);
+        int Count(IEnumerable<Story> stories, string label) => stories.Count(s => Enumerable.Range(0, s.TokenIds.Count).Any(t => s.HasLabel(t, Label(label))));
+        foreach (var label in new[] { "in_quotes", "twist", "moral", "bad_ending" })
+        {
+            Assert.Equal(0, Count(none, label));
+            Assert.Equal(100, Count(all, label));
+        }
+        Assert.Equal(100, Count(none, "happy_ending"));
+        Assert.Equal(0, Count(all, "happy_ending"));
+    }
+
+    [Fact]
+    public void Generate_ArticlesAgreeWithTheWordAfter()
+    {
+        foreach (var story in Many.Value)
+        {
+            Assert.DoesNotMatch(@"\ba [aeiou]", story.Text);
+            Assert.DoesNotMatch(@"\ban [^aeiou]", story.Text);
+        }
+    }
+
+    [Fact]
     public void Generate_PronounsAgreeWithTheirCharacter()
     {
         int pronoun = Label("pronoun"), female = Label("female"), male = Label("male"), c1 = Label("character_1"), c2 = Label("character_2"), name = Label("name");
