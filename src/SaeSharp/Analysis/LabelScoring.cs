@@ -10,8 +10,8 @@ namespace SaeSharp.Analysis;
 /// <remarks>
 /// Cost: the true-positive counts of every (latent, label) pair come from one matrix product per batch and
 /// threshold, <c>fired[B, L]ᵀ · labels[B, Y]</c> in float32 (exact: a batch's counts stay far below 2²⁴), summed in
-/// float64 across batches. Memory: O(K·L·Y) counts plus one batch, never the whole <c>[N, L]</c> code. Three passes
-/// over the rows: each latent's maximum (for fractional thresholds), the counts, and the chosen latents' columns
+/// float64 across batches. Memory: O(K·L·Y) counts plus one batch, never the whole <c>[N, L]</c> code. Two or three passes
+/// over the rows: each latent's maximum (only for fractional thresholds), the counts, and the chosen latents' columns
 /// for their AUROC (in chunks of at most 2²⁵ values).
 /// </remarks>
 public static class LabelScoring
@@ -32,10 +32,25 @@ public static class LabelScoring
         long rows = latents.RowCount;
         double[] fractions = [.. options.ThresholdFractions.Distinct().Order()];
 
-        var (maxL, activeL) = MaximaAndActiveCounts(latents);
-        using var thresholdsKL = tensor(fractions.Select(f => (float)f).ToArray()).unsqueeze(1)
-            .mul(tensor(maxL).clamp_min(HeldScalars.Zero).unsqueeze(0));
-        var (firesKL, truePositivesKLY, supportY) = Counts(latents, labelsNY, thresholdsKL);
+        // Fractional thresholds need each latent's maximum before counting; threshold 0 alone does not, and the
+        // counting pass then measures maxima and densities itself (one pass fewer: each pass re-encodes for an SAE).
+        float[] maxL;
+        double[] activeL;
+        Tensor thresholdsKL;
+        if (fractions.Any(f => f > 0))
+        {
+            (maxL, activeL) = MaximaAndActiveCounts(latents);
+            thresholdsKL = tensor(fractions.Select(f => (float)f).ToArray()).unsqueeze(1)
+                .mul(tensor(maxL).clamp_min(HeldScalars.Zero).unsqueeze(0));
+        }
+        else
+        {
+            (maxL, activeL) = ([], []);
+            thresholdsKL = zeros(1, latentCount);
+        }
+        using var heldThresholds = thresholdsKL;
+        var (firesKL, truePositivesKLY, supportY, countedMaxL, countedActiveL) = Counts(latents, labelsNY, thresholdsKL);
+        if (maxL.Length == 0) (maxL, activeL) = (countedMaxL, countedActiveL);
 
         double[] bestF1Y, bestF1L;
         long[] bestLatentY, bestLabelL, thresholdIndexLY;
@@ -96,16 +111,21 @@ public static class LabelScoring
         return (maxL.data<float>().ToArray(), activeL.data<double>().ToArray());
     }
 
-    private static (Tensor FiresKL, Tensor TruePositivesKLY, Tensor SupportY) Counts(LatentActivations latents, Tensor labelsNY, Tensor thresholdsKL)
+    private static (Tensor FiresKL, Tensor TruePositivesKLY, Tensor SupportY, float[] MaxL, double[] ActiveL) Counts(
+        LatentActivations latents, Tensor labelsNY, Tensor thresholdsKL)
     {
         long k = thresholdsKL.shape[0];
         int labelCount = (int)labelsNY.shape[1];
         var firesKL = zeros(k, latents.LatentCount, dtype: ScalarType.Float64);
         var truePositivesKLY = zeros(k, latents.LatentCount, labelCount, dtype: ScalarType.Float64);
         var supportY = zeros(labelCount, dtype: ScalarType.Float64);
+        using var maxL = full(latents.LatentCount, HeldScalars.NegativeInfinity);
+        using var activeL = zeros(latents.LatentCount, dtype: ScalarType.Float64);
         foreach (var (start, batchBL) in latents.Batches())
         {
             using var scope = NewDisposeScope();
+            maxL.copy_(maximum(maxL, batchBL.amax(0)));
+            activeL.add_(batchBL.gt(HeldScalars.Zero).sum(0, type: ScalarType.Float64), HeldScalars.One);
             var labelsBY = LabelBatch(labelsNY, start, batchBL.shape[0]);
             supportY.add_(labelsBY.sum(0, type: ScalarType.Float64), HeldScalars.One);
             for (long i = 0; i < k; i++)
@@ -115,7 +135,7 @@ public static class LabelScoring
                 truePositivesKLY[i].add_(firedBL.t().matmul(labelsBY).to(ScalarType.Float64), HeldScalars.One);
             }
         }
-        return (firesKL, truePositivesKLY, supportY);
+        return (firesKL, truePositivesKLY, supportY, maxL.data<float>().ToArray(), activeL.data<double>().ToArray());
     }
 
     /// <summary>The labels of rows [start, start + length) as float32 on the CPU, checked to be 0 or 1.</summary>

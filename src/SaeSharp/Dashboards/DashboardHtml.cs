@@ -24,7 +24,7 @@ internal static class DashboardHtml
             html.Append(Invariant($"; label coverage {labels.Coverage:0.###} ({labels.LabelsCovered} of {labels.LabelsScored} labels with support ≥ {labels.Options.MinSupport} have a latent at F1 ≥ {labels.Options.CoverageF1:0.##})"));
         html.Append(".</p>\n");
 
-        html.Append("<table class=\"index\">\n<thead><tr><th>latent</th><th>density</th><th>max</th>");
+        html.Append("<p>Click a column heading to sort.</p>\n<table class=\"index\">\n<thead><tr><th>latent</th><th>density</th><th>max</th>");
         if (labels is not null) html.Append("<th>best label</th><th>F1</th>");
         html.Append("</tr></thead>\n<tbody>\n");
         foreach (var panel in panels)
@@ -45,7 +45,7 @@ internal static class DashboardHtml
         // Counts what the browser actually parsed, so a headless test can check every figure and token arrived as elements.
         html.Append("<script>\nconst b = document.body.dataset;\nb.svgCount = document.querySelectorAll('svg.histogram').length;\n")
             .Append("b.panelCount = document.querySelectorAll('section.latent').length;\nb.tokenCount = document.querySelectorAll('span.t').length;\n")
-            .Append("b.scriptCount = document.scripts.length;\n</script>\n</body>\n</html>\n");
+            .Append("b.scriptCount = document.scripts.length;\n").Append(SortScript).Append("</script>\n</body>\n</html>\n");
         return html.ToString();
     }
 
@@ -136,10 +136,28 @@ internal static class DashboardHtml
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
+    // Clicking an index header re-sorts the rows by that column (numbers descending, names ascending); the page is
+    // complete without it.
+    private const string SortScript = """
+        document.querySelectorAll('table.index th').forEach((th, col) => {
+          th.title = 'sort'; th.style.cursor = 'pointer';
+          th.addEventListener('click', () => {
+            const body = th.closest('table').tBodies[0];
+            const key = r => r.cells[col].textContent;
+            const rows = [...body.rows];
+            const numeric = rows.every(r => key(r) === '' || !isNaN(parseFloat(key(r))));
+            rows.sort((a, c) => numeric ? (parseFloat(key(c)) || 0) - (parseFloat(key(a)) || 0) : key(a).localeCompare(key(c)));
+            rows.forEach(r => body.appendChild(r));
+          });
+        });
+
+        """;
+
     private const string Style = """
         body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; color: #222; }
         table.index { border-collapse: collapse; margin-bottom: 2em; }
         table.index td, table.index th { border-bottom: 1px solid #ddd; padding: 2px 10px; text-align: right; }
+        table.index td:nth-child(4), table.index th:nth-child(4) { text-align: left; }
         section.latent { border-top: 2px solid #888; padding-top: .5em; margin-top: 1.5em; }
         .row { display: flex; gap: 2em; flex-wrap: wrap; }
         .ctx { font-family: ui-monospace, monospace; white-space: nowrap; overflow-x: auto; margin: 2px 0; }
