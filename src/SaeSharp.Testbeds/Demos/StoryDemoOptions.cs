@@ -36,7 +36,7 @@ public sealed record StoryDemoOptions
     public int Layer { get; init; } = 2;
 
     /// <summary>
-    /// Training steps of the host when not <see cref="Quick"/> (default null: the recipe's 1500). Fewer train a weaker
+    /// Training steps of the host when not <see cref="Quick"/> (default null: the recipe's). Fewer train a weaker
     /// host sooner, in its own cache entry (the same one <c>host train-stories --steps</c> writes).
     /// </summary>
     public int? HostSteps { get; init; }

@@ -1,4 +1,5 @@
 using SaeSharp.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SaeSharp.Evaluation;
@@ -32,7 +33,11 @@ public static class SaeEvaluator
         {
             using var scope = NewDisposeScope();
             var xBD = source.NextBatch(batchSize);
-            if (activationScale != 1.0) xBD = xBD.mul(activationScale);
+            if (activationScale != 1.0)
+            {
+                using var scale = activationScale.ToScalar(); // held until mul returns (docs/design.md)
+                xBD = xBD.mul(scale);
+            }
             var latentsBL = sae.Encode(xBD);
             var reconBD = sae.Decode(latentsBL);
             squaredError += reconBD.sub(xBD).pow(HeldScalars.Two).sum().item<float>();

@@ -130,7 +130,7 @@ public sealed class JsonOutputSnapshotTests
         var hostOptions = new StoryHostOptions { Seed = 0 };
         var hostSummary = new StoryHostSummary(StoryHost.RecipeVersion, hostOptions, VocabularySize: 4, Parameters: 812_416, ValLoss: 0.6875, OnnxValLoss: 0.6876,
             HeldOutTokens: 24_250, ConsistencyAccuracy: 0.96875, new Dictionary<string, double> { ["phrase"] = 1, ["pronoun"] = 0.9375, ["speaker"] = 0.96875 },
-            TrainTokens: 3_600_000, TrainSeconds: 512.25, TokensPerSecond: 7027.8, TotalSeconds: 530.5, Threads: 2);
+            TrainTokens: 3_600_000, TrainSeconds: 512.25, TrainCpuSeconds: 1020.5, TokensPerSecond: 7027.8, TotalSeconds: 530.5, Threads: 2);
         using var model = new HostTransformer(hostOptions.Host(4));
         var host = new StoryHostResult(model, CompactVocabulary.Create([13, 198, 262, 50256], 50257, 50256), hostSummary, "/cache/saesharp/hosts/stories-v1-seed0", FromCache: true);
         var options = new LabelScoringOptions();
