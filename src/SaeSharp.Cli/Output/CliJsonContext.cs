@@ -25,6 +25,7 @@ namespace SaeSharp.Cli.Output;
 [JsonSerializable(typeof(HostExportOutput))]
 [JsonSerializable(typeof(StoryHostOutput))]
 [JsonSerializable(typeof(DemoSummary))]
+[JsonSerializable(typeof(StoryDemoSummary))]
 [JsonSerializable(typeof(CrosscoderDemoSummary))]
 [JsonSerializable(typeof(DemoModel))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;

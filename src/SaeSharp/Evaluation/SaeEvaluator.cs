@@ -1,6 +1,6 @@
-using TorchSharp;
 using SaeSharp.Internals;
 using SaeSharp.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SaeSharp.Evaluation;

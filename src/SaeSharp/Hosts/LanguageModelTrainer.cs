@@ -98,13 +98,22 @@ public class LanguageModelTrainer
     /// causal, changes no real position's logits).
     /// </summary>
     /// <exception cref="SaeSharpException">There are no sequences, or one is too short, too long or outside the vocabulary.</exception>
-    public static LanguageModelEvaluation Evaluate(HostTransformer model, IReadOnlyList<long[]> sequences, int batchSize = 32, CancellationToken cancellationToken = default)
+    public static LanguageModelEvaluation Evaluate(HostTransformer model, IReadOnlyList<long[]> sequences, int batchSize = 32, CancellationToken cancellationToken = default) =>
+        Evaluate(model, sequences, hooks: null, batchSize, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Evaluate(HostTransformer, IReadOnlyList{long[]}, int, CancellationToken)"/>, with <paramref name="hooks"/>
+    /// applied in every forward pass (to splice an SAE's reconstruction or zeros into the residual stream). A replacement
+    /// also sees the padded positions after a sequence's end; the attention being causal, they change no real position.
+    /// </summary>
+    /// <exception cref="SaeSharpException">There are no sequences, or one is too short, too long or outside the vocabulary.</exception>
+    public static LanguageModelEvaluation Evaluate(HostTransformer model, IReadOnlyList<long[]> sequences, HostHooks? hooks, int batchSize = 32, CancellationToken cancellationToken = default)
     {
         CheckSequences(model.Config, sequences, "sequences");
         if (batchSize < 1) throw new SaeSharpException($"is {batchSize}; must be at least 1", field: nameof(batchSize));
         var byLength = Enumerable.Range(0, sequences.Count).OrderBy(i => sequences[i].Length).ToArray();
         double total = 0;
-        long count = 0;
+        long count = 0, correct = 0;
         using var noGrad = no_grad();
         for (int start = 0; start < byLength.Length; start += batchSize)
         {
@@ -112,13 +121,15 @@ public class LanguageModelTrainer
             using var scope = NewDisposeScope();
             var batch = byLength.AsSpan(start, Math.Min(batchSize, byLength.Length - start)).ToArray();
             var (inputsBT, targetsBT, predicted) = Pad(sequences, batch);
-            var logitsBTV = model.forward(inputsBT);
+            var logitsBTV = model.Forward(inputsBT, hooks);
             var lossSum = nn.functional.cross_entropy(logitsBTV.reshape(-1, logitsBTV.shape[2]), targetsBT.reshape(-1),
                 ignore_index: IgnoredTarget, reduction: nn.Reduction.Sum);
             total += lossSum.to_type(ScalarType.Float64).item<double>();
+            // Padded targets are −100, which no argmax equals.
+            correct += logitsBTV.argmax(2).eq(targetsBT).sum().item<long>();
             count += predicted;
         }
-        return new LanguageModelEvaluation(total / count, count);
+        return new LanguageModelEvaluation(total / count, count) { Accuracy = correct / (double)count };
     }
 
     /// <summary>Inputs (tokens 0..n−2, padded with 0) and targets (tokens 1..n−1, padded with <see cref="IgnoredTarget"/>).</summary>

@@ -3,6 +3,7 @@ using System.Text.Json;
 using SaeSharp.Internals;
 using SaeSharp.IO;
 using SaeSharp.Training.Fused;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SaeSharp.Training;
@@ -113,11 +114,18 @@ public sealed class SaeTrainer : DictionaryTrainer
                 throw new SaeSharpException("the activation sample has zero mean norm; cannot normalise (turn NormalizeActivations off or check the data)", field: "activations");
             ActivationScale = Math.Sqrt(Sae.InputDim) / meanNorm;
         }
-        Sae.DecoderBiasD.copy_(GeometricMedian.Compute(sampleND.mul(ActivationScale)));
+        using var scale = ActivationScale.ToScalar();
+        Sae.DecoderBiasD.copy_(GeometricMedian.Compute(sampleND.mul(scale)));
     }
 
     /// <inheritdoc />
-    protected override Tensor PrepareBatch(Tensor xBX) => ActivationScale != 1.0 ? xBX.mul(ActivationScale) : xBX;
+    protected override Tensor PrepareBatch(Tensor xBX)
+    {
+        if (ActivationScale == 1.0) return xBX;
+        // Held until mul returns: an implicitly made Scalar can be freed by a GC while libtorch reads it (docs/design.md).
+        using var scale = ActivationScale.ToScalar();
+        return xBX.mul(scale);
+    }
 
     /// <inheritdoc />
     protected override void OnStep(StepResult result, long stepIndex)

@@ -9,6 +9,7 @@ using SaeSharp.Evaluation;
 using SaeSharp.Harvest;
 using SaeSharp.Harvest.Onnx;
 using SaeSharp.Harvest.Store;
+using SaeSharp.Hosts;
 using SaeSharp.Testbeds.Demos;
 using SaeSharp.Testbeds.ModularAddition;
 using SaeSharp.Testbeds.Stories;
@@ -121,6 +122,29 @@ public sealed class JsonOutputSnapshotTests
             L0PerInput: [7, 8, 8.4], LatentFiringFractions: [0.25, 0, 0.125, 0.0625], TopLatentGrids: [],
             StageSeconds: new Dictionary<string, double> { ["host"] = 0.5, ["export"] = 1.25, ["harvest"] = 3.5, ["sae"] = 40.75, ["analysis"] = 2 });
         Snapshot.Match("demo.json", CliJson.Serialize(DemoSummary.From(result, totalSeconds: 48.04), Json.DemoSummary));
+    }
+
+    [Fact]
+    public void StoryDemo_FixedResult_MatchesSnapshot()
+    {
+        var hostOptions = new StoryHostOptions { Seed = 0 };
+        var hostSummary = new StoryHostSummary(StoryHost.RecipeVersion, hostOptions, VocabularySize: 4, Parameters: 812_416, ValLoss: 0.6875, OnnxValLoss: 0.6876,
+            HeldOutTokens: 24_250, ConsistencyAccuracy: 0.96875, new Dictionary<string, double> { ["phrase"] = 1, ["pronoun"] = 0.9375, ["speaker"] = 0.96875 },
+            TrainTokens: 3_600_000, TrainSeconds: 512.25, TrainCpuSeconds: 1020.5, TokensPerSecond: 7027.8, TotalSeconds: 530.5, Threads: 2);
+        using var model = new HostTransformer(hostOptions.Host(4));
+        var host = new StoryHostResult(model, CompactVocabulary.Create([13, 198, 262, 50256], 50257, 50256), hostSummary, "/cache/saesharp/hosts/stories-v1-seed0", FromCache: true);
+        var options = new LabelScoringOptions();
+        var scores = new LabelScores(RowCount: 181_000,
+            [new LabelScore(0, "name", 9000, 17, 0, 0.96875, 0.9375, 1, 0.9990234375), new LabelScore(1, "animal", 4000, 3, 0, 0.75, 0.625, 0.9375, 0.98046875),
+             new LabelScore(26, "number", 4, -1, 0, 0, 0, 0, double.NaN)],
+            [new LatentMatch(3, 0.03125, 4.5, 1, 0.75), new LatentMatch(17, 0.046875, 6.25, 0, 0.96875)], options);
+        var result = new StoryDemoResult(
+            new StoryDemoOptions { OutputDirectory = "/runs/stories", CacheFolder = "/cache/saesharp/hosts" }, host, "/runs/stories/stories.json", "/runs/stories/store",
+            StoreRows: 181_000, HarvestTokensPerSecond: 2048.25, "/runs/stories/sae", [Metrics(0.125), Metrics(0.0625)], Eval, scores,
+            new SplicedLoss(LossClean: 0.6875, LossSae: 0.8125, LossZero: 5.25, AccuracyClean: 0.75, AccuracySae: 0.71875, AccuracyZero: 0.015625), SplicedTokens: 24_250,
+            "/runs/stories/dashboard.html", [17, 3],
+            new Dictionary<string, double> { ["host"] = 1.5, ["harvest"] = 60.25, ["sae"] = 120.5, ["scoring"] = 10, ["splice"] = 5.5, ["dashboard"] = 3 });
+        Snapshot.Match("demo-stories.json", CliJson.Serialize(StoryDemoSummary.From(result, totalSeconds: 200.84), Json.StoryDemoSummary));
     }
 
     [Fact]
