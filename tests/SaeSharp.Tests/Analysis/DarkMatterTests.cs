@@ -1,12 +1,13 @@
 using MathNet.Numerics.LinearAlgebra;
 using SaeSharp.Analysis;
 using TorchSharp;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace SaeSharp.Tests.Analysis;
 
 [Collection("Torch")]
-public sealed class DarkMatterTests
+public sealed class DarkMatterTests(ITestOutputHelper output)
 {
     /// <summary>
     /// Planted dark matter (derivation in docs/analysis.md): x = Q·[s; g] with s sparse and non-negative in D − 1
@@ -41,6 +42,7 @@ public sealed class DarkMatterTests
         double linear = 0.25 / (0.5 - 1 / (2 * Math.PI));
         double norm = 2 / Math.PI / 1.25;
         double nonlinear = 0.5 - 1 / Math.PI;
+        output.WriteLine($"measured {result}; analytic linear {linear:F4} norm {norm:F4} nonlinear {nonlinear:F4}");
         Assert.Equal(rows / 2, result.FitRows);
         Assert.InRange(result.LinearErrorR2, linear - 0.02, linear + 0.02);
         Assert.InRange(result.NormR2, norm - 0.02, norm + 0.02);

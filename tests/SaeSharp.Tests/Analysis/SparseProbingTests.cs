@@ -1,11 +1,12 @@
 using SaeSharp.Analysis;
 using TorchSharp;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace SaeSharp.Tests.Analysis;
 
 [Collection("Torch")]
-public sealed class SparseProbingTests
+public sealed class SparseProbingTests(ITestOutputHelper output)
 {
     private const int D = 16, Rows = 2400;
 
@@ -48,6 +49,8 @@ public sealed class SparseProbingTests
         {
             var results = SparseProbing.Run(sae, x, labels, ["one", "sum"], new SparseProbingOptions { KValues = [1, 2, 16] });
 
+            foreach (var r in results)
+                output.WriteLine($"{r.Label}: baseline {r.BaselineAuroc:F4} (C {r.BaselineInverseRegularization}); {string.Join("; ", r.Sparse.Select(s => $"k={s.K} {s.TestAuroc:F4} [{string.Join(",", s.Latents)}]"))}");
             var one = results[0];
             Assert.Equal("one", one.Label);
             Assert.Equal([3], one.Sparse[0].Latents);
