@@ -75,6 +75,38 @@ public sealed class DarkMatterTests(ITestOutputHelper output)
         Assert.InRange(result.LinearErrorR2, 0.05, 0.999);
     }
 
+    /// <summary>
+    /// Against numpy: tests/fixtures/analysis/dark_matter_numpy.py (Debian python3-numpy, np.linalg.lstsq on [x, 1]) wrote
+    /// rows and its five numbers for the identity ReLU SAE, whose error is min(x, 0).
+    /// </summary>
+    [Fact]
+    public void DarkMatter_Analyze_IdentityRelu_MatchesNumpyFixture()
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(SaeSharp.Testing.RepositoryPaths.Fixture("analysis", "dark-matter-numpy.json")));
+        var root = document.RootElement;
+        int rows = root.GetProperty("rows").GetInt32(), d = root.GetProperty("d").GetInt32();
+        float[] values = [.. root.GetProperty("x").EnumerateArray().Select(v => (float)v.GetDouble())];
+        using var x = tensor(values, [rows, d]);
+        using var sae = Sae.Create(new SaeConfig(d, d, new ReluArchitecture()), seed: 1);
+        using (no_grad())
+        {
+            using var identity = eye(d);
+            sae.EncoderWeightLD.copy_(identity);
+            sae.DecoderWeightLD.copy_(identity);
+            sae.EncoderBiasL.zero_();
+            sae.DecoderBiasD.zero_();
+        }
+
+        var result = DarkMatter.Analyze(sae, x);
+
+        var expected = root.GetProperty("expected");
+        Assert.Equal(expected.GetProperty("linear_error_r2").GetDouble(), result.LinearErrorR2, 1e-6);
+        Assert.Equal(expected.GetProperty("norm_r2").GetDouble(), result.NormR2, 1e-6);
+        Assert.Equal(expected.GetProperty("nonlinear_fraction").GetDouble(), result.NonlinearFraction, 1e-6);
+        Assert.Equal(expected.GetProperty("fvu").GetDouble(), result.Fvu, 1e-6);
+        Assert.Equal(expected.GetProperty("fvu_with_linear").GetDouble(), result.FvuWithLinear, 1e-6);
+    }
+
     [Fact]
     public void DarkMatter_Analyze_TooFewRows_Throws()
     {
