@@ -26,5 +26,6 @@ internal static class CommandCatalog
         yield return TokenizeCommand.Create();
         yield return BenchCommand.Create();
         yield return CrosscoderCommand.Create();
+        yield return AnalyzeCommand.Create();
     }
 }

@@ -70,6 +70,7 @@ internal static class CommandRunner
         ["dead_window_tokens"] = "--dead-window", ["checkpoint_every"] = "--checkpoint-every", ["log_every"] = "--log-every",
         ["step_kind"] = "--step", ["overwrite"] = "--force", ["latent_count"] = "--latents", ["k"] = "--k",
         ["allow_non_finite"] = "--allow-non-finite", ["threads"] = "--threads",
+        ["rows"] = "--rows", ["fit_fraction"] = "--fit-fraction", ["test_fraction"] = "--test-fraction",
     };
 
     /// <summary>The error with its field and the backticked field names in its message replaced by flags; null when nothing maps.</summary>

@@ -15,6 +15,8 @@ namespace SaeSharp.Cli.Output;
 [JsonSerializable(typeof(BenchOutput))]
 [JsonSerializable(typeof(CrosscoderBenchOutput))]
 [JsonSerializable(typeof(EvalOutput))]
+[JsonSerializable(typeof(DarkMatterOutput))]
+[JsonSerializable(typeof(ProbeOutput))]
 [JsonSerializable(typeof(TrainOutput))]
 [JsonSerializable(typeof(CrosscoderTrainOutput))]
 [JsonSerializable(typeof(HooksOutput))]

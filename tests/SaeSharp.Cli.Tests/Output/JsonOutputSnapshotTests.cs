@@ -51,6 +51,20 @@ public sealed class JsonOutputSnapshotTests
         EvalOutput.From("/runs/synthetic", "topk", 16, 32, Eval, recoveredFraction: 0.9375), Json.EvalOutput));
 
     [Fact]
+    public void AnalyzeDarkMatter_FixedResult_MatchesSnapshot() => Snapshot.Match("analyze-dark-matter.json", CliJson.Serialize(
+        DarkMatterOutput.From("/runs/sae", "/data/store#resid_post.1", new DarkMatterResult(
+            FitRows: 8192, ScoreRows: 8192, LinearErrorR2: 0.5078125, NormR2: 0.921875, NonlinearFraction: 0.4375, Fvu: 0.125, FvuWithLinear: 0.0546875)),
+        Json.DarkMatterOutput));
+
+    [Fact]
+    public void AnalyzeProbe_FixedResult_MatchesSnapshot() => Snapshot.Match("analyze-probe.json", CliJson.Serialize(
+        ProbeOutput.From("/runs/sae", "/data/store", "resid_post.1", 4096,
+        [
+            new LabelProbeResult("is_plural", Positives: 512, TrainRows: 820, TestRows: 820, BaselineAuroc: 0.984375, BaselineInverseRegularization: 1,
+                [new SparseProbeScore(1, 0.875, 10, [17]), new SparseProbeScore(2, 0.9375, 0.1, [17, 3])]),
+        ]), Json.ProbeOutput));
+
+    [Fact]
     public void Train_FixedMetrics_MatchesSnapshot() => Snapshot.Match("train.json", CliJson.Serialize(
         TrainOutput.From(Metrics(0.0625), Eval, recoveredFraction: null, activationScale: 1.25, elapsedSeconds: 63.456, outDirectory: "/runs/synthetic"),
         Json.TrainOutput));
@@ -172,7 +186,7 @@ public sealed class JsonOutputSnapshotTests
     public static TheoryData<string> HelpCommands() =>
     [
         "", "demo", "train", "eval", "host", "host train-modadd", "host train-stories", "host export", "hooks", "harvest", "store", "store inspect", "store export",
-        "tokenize", "bench", "crosscoder", "crosscoder demo", "crosscoder train",
+        "tokenize", "bench", "crosscoder", "crosscoder demo", "crosscoder train", "analyze", "analyze dark-matter", "analyze probe",
     ];
 
     /// <summary><c>--help</c> through the real parser, in-process, at a fixed width so the terminal does not change the text.</summary>
