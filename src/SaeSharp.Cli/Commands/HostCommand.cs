@@ -162,7 +162,8 @@ internal static class HostCommand
     /// <summary>Turns training log entries into progress updates (step of max steps, with the current accuracies).</summary>
     private sealed class LogProgress(IProgress<ConsoleProgress.Update> inner, int maxSteps) : IProgress<ModAddLogEntry>
     {
+        // The host stops once it generalises, long before maxSteps: the total is an upper bound, and the status says so.
         public void Report(ModAddLogEntry e) => inner.Report(new ConsoleProgress.Update(e.Step, maxSteps,
-            e.Step % 100 == 0 ? string.Create(CultureInfo.InvariantCulture, $"step {e.Step}: train acc {e.TrainAccuracy:P1}, test acc {e.TestAccuracy:P1}, test loss {e.TestLoss:F4}, key-frequency norm share {e.KeyFrequencyFraction:P1}") : null));
+            string.Create(CultureInfo.InvariantCulture, $"step {e.Step:N0} of at most {maxSteps:N0} (stops once it generalises): train acc {e.TrainAccuracy:P1}, test acc {e.TestAccuracy:P1}, key-frequency share {e.KeyFrequencyFraction:P1}")));
     }
 }
