@@ -1,3 +1,4 @@
+using SaeSharp.Testing;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 
@@ -35,7 +36,7 @@ public sealed class DemoCommandTests : IDisposable
         var html = Path.Combine(output, "report.html");
         int images = Regex.Matches(File.ReadAllText(html), "<img ").Count;
         Assert.True(images >= 8, $"the report has {images} figures");
-        string dom = Chromium("--dump-dom", "--virtual-time-budget=10000", new Uri(html).AbsoluteUri);
+        string dom = HeadlessChromium.Run(_directory, "--dump-dom", "--virtual-time-budget=10000", new Uri(html).AbsoluteUri);
         var loaded = Regex.Match(dom, "data-images-loaded=\"(\\d+)\"");
         var total = Regex.Match(dom, "data-images-total=\"(\\d+)\"");
         Assert.True(loaded.Success && total.Success, "the report's load script did not run in Chromium");
@@ -45,28 +46,10 @@ public sealed class DemoCommandTests : IDisposable
         // A screenshot for people to look at, kept beside the report and in the repository's artifacts folder.
         var screenshot = Path.Combine(output, "screenshots", "report.png");
         Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
-        Chromium($"--screenshot={screenshot}", "--window-size=1200,2400", new Uri(html).AbsoluteUri);
+        HeadlessChromium.Run(_directory, $"--screenshot={screenshot}", "--window-size=1200,2400", new Uri(html).AbsoluteUri);
         Assert.True(new FileInfo(screenshot).Length > 10_000);
         var artifacts = Path.Combine(CliProcess.Root, "artifacts");
         Directory.CreateDirectory(artifacts);
         File.Copy(screenshot, Path.Combine(artifacts, "demo-report.png"), overwrite: true);
-    }
-
-    private string Chromium(params string[] args)
-    {
-        var start = new ProcessStartInfo("chromium") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var flag in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync", $"--user-data-dir={Path.Combine(_directory, "chromium")}" })
-            start.ArgumentList.Add(flag);
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("chromium did not start (install it: scripts/install-deps.sh)");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        _ = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("chromium " + string.Join(' ', args));
-        }
-        return stdout.Result;
     }
 }

@@ -1,3 +1,4 @@
+using SaeSharp.Testing;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -59,7 +60,7 @@ public sealed class StoryDemoCommandTests : IDisposable
         int shown = summary.GetProperty("dashboard_latents").GetArrayLength();
         Assert.InRange(shown, 10, 64);
         Assert.Equal(shown, Regex.Matches(File.ReadAllText(html), "<svg class=\"histogram\"").Count);
-        string dom = Chromium("--dump-dom", "--virtual-time-budget=10000", new Uri(html).AbsoluteUri);
+        string dom = HeadlessChromium.Run(_directory, "--dump-dom", "--virtual-time-budget=10000", new Uri(html).AbsoluteUri);
         int Data(string name)
         {
             var match = Regex.Match(dom, $"data-{name}=\"(\\d+)\"");
@@ -104,23 +105,5 @@ public sealed class StoryDemoCommandTests : IDisposable
         var demo = CliRunner.Run("demo", "--layer", "1", "--out", Path.Combine(_directory, "modadd"));
         Assert.Equal(2, demo.ExitCode);
         Assert.Contains("--layer", demo.StdErr, StringComparison.Ordinal);
-    }
-
-    private string Chromium(params string[] args)
-    {
-        var start = new ProcessStartInfo("chromium") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var flag in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync", $"--user-data-dir={Path.Combine(_directory, "chromium")}" })
-            start.ArgumentList.Add(flag);
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("chromium did not start (install it: scripts/install-deps.sh)");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        _ = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("chromium " + string.Join(' ', args));
-        }
-        return stdout.Result;
     }
 }

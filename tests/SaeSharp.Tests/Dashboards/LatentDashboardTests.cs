@@ -97,7 +97,7 @@ public sealed class LatentDashboardTests(ITestOutputHelper output) : IDisposable
         string text = File.ReadAllText(html);
         Assert.DoesNotContain("http://", text.Replace("http://www.w3.org/2000/svg", "", StringComparison.Ordinal), StringComparison.Ordinal);
 
-        string dom = Chromium("--dump-dom", "--virtual-time-budget=5000", new Uri(html).AbsoluteUri);
+        string dom = HeadlessChromium.Run(_directory, "--dump-dom", "--virtual-time-budget=5000", new Uri(html).AbsoluteUri);
         int Data(string name)
         {
             var match = Regex.Match(dom, $"data-{name}=\"(\\d+)\"");
@@ -112,7 +112,7 @@ public sealed class LatentDashboardTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("<title>Latents &lt;&amp;&gt; \"test\"</title>", dom);
 
         var screenshot = Path.Combine(_directory, "dashboard.png");
-        Chromium($"--screenshot={screenshot}", "--window-size=1200,1600", new Uri(html).AbsoluteUri);
+        HeadlessChromium.Run(_directory, $"--screenshot={screenshot}", "--window-size=1200,1600", new Uri(html).AbsoluteUri);
         Assert.True(new FileInfo(screenshot).Length > 10_000);
         var artifacts = Path.Combine(RepositoryPaths.Root, "artifacts");
         Directory.CreateDirectory(artifacts);
@@ -164,23 +164,5 @@ public sealed class LatentDashboardTests(ITestOutputHelper output) : IDisposable
         {
             Options = new LatentDashboardOptions { ContextsPerLatent = 0 },
         })).Field);
-    }
-
-    private string Chromium(params string[] args)
-    {
-        var start = new ProcessStartInfo("chromium") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var flag in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync", $"--user-data-dir={Path.Combine(_directory, "chromium")}" })
-            start.ArgumentList.Add(flag);
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("chromium did not start (install it: scripts/install-deps.sh)");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        _ = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("chromium " + string.Join(' ', args));
-        }
-        return stdout.Result;
     }
 }
