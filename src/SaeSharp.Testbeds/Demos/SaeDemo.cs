@@ -43,7 +43,7 @@ public static class SaeDemo
         var hostFolder = ModAddCache.EntryFolder(options.CacheFolder, hostConfig);
         Report("host", 0, hostConfig.MaxSteps, $"(cache {hostFolder})");
         var host = await Task.Run(() => ModAddCache.LoadOrTrain(hostConfig, hostFolder, options.RetrainHost,
-            new Reporter<ModAddLogEntry>(e => Report("host", e.Step, hostConfig.MaxSteps, HostStatus(e, hostConfig.MaxSteps))), cancellation), cancellation);
+            new CallingThreadProgress<ModAddLogEntry>(e => Report("host", e.Step, hostConfig.MaxSteps, HostStatus(e, hostConfig.MaxSteps))), cancellation), cancellation);
         try
         {
             int p = hostConfig.P;
@@ -69,7 +69,7 @@ public static class SaeDemo
             {
                 ModelPath = onnxPath, Hooks = [SaeDemoOptions.Hook], OutputPath = storePath, TokenIdsPath = inputsPath,
                 ContextLength = 3, BatchSize = 1024, Host = new OnnxHostOptions { IntraOpThreads = options.Threads },
-            }, new Reporter<HarvestProgress>(h => Report("harvest", h.Tokens, h.TargetTokens, null)), cancellation), cancellation);
+            }, new CallingThreadProgress<HarvestProgress>(h => Report("harvest", h.Tokens, h.TargetTokens, null)), cancellation), cancellation);
             using var residualND = ReadEqualsRows(storePath, p);
             using var torchResidualND = ModAddGroundTruth.ResidualAtEquals(host.Model, SaeDemoOptions.Hook);
             double maxDiff = residualND.sub(torchResidualND).abs().max().item<float>();
@@ -92,7 +92,7 @@ public static class SaeDemo
             });
             var curve = new List<TrainMetrics>();
             Report("sae", 0, options.Steps, null);
-            await trainer.TrainAsync(source, new Reporter<TrainProgress>(t =>
+            await trainer.TrainAsync(source, new CallingThreadProgress<TrainProgress>(t =>
             {
                 if (t.Metrics is { } m) curve.Add(m);
                 Report("sae", t.Step, t.TotalSteps, t.Metrics is { } x ? $"fvu {x.Fvu:F3} l0 {x.L0:F1}" : null);
@@ -165,9 +165,4 @@ public static class SaeDemo
     internal static string HostStatus(ModAddLogEntry entry, int maxSteps) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"step {entry.Step:N0} of at most {maxSteps:N0} (stops once it generalises), test acc {entry.TestAccuracy:P1}");
-
-    private sealed class Reporter<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

@@ -50,7 +50,7 @@ public static class StoryDemo
         int hostSteps = hostOptions.Training.Steps;
         Report("host", 0, hostSteps, $"(cache {hostFolder})");
         var host = await Task.Run(() => StoryHostCache.LoadOrTrain(hostOptions, hostFolder, options.RetrainHost,
-            new Reporter<LanguageModelProgress>(p => Report("host", p.Step, hostSteps, $"step {p.Step} loss {p.Loss:F3}")), cancellation), cancellation);
+            new CallingThreadProgress<LanguageModelProgress>(p => Report("host", p.Step, hostSteps, $"step {p.Step} loss {p.Loss:F3}")), cancellation), cancellation);
         try
         {
             Stage("host");
@@ -68,7 +68,7 @@ public static class StoryDemo
             {
                 ModelPath = host.OnnxPath, Hooks = [options.Hook], OutputPath = storePath, TokenIdsPath = tokenIdsPath,
                 ContextLength = hostOptions.ContextLength, BatchSize = 16,
-            }, new Reporter<HarvestProgress>(h => Report("harvest", h.Tokens, h.TargetTokens, $"{h.TokensPerSecond:F0} tokens/s")), cancellation), cancellation);
+            }, new CallingThreadProgress<HarvestProgress>(h => Report("harvest", h.Tokens, h.TargetTokens, $"{h.TokensPerSecond:F0} tokens/s")), cancellation), cancellation);
             StoryCorpus.WriteStoreLabels(storePath, stories);
             Stage("harvest");
 
@@ -95,7 +95,7 @@ public static class StoryDemo
             }))
             {
                 Report("sae", 0, options.Steps, null);
-                await trainer.TrainAsync(source, new Reporter<TrainProgress>(t =>
+                await trainer.TrainAsync(source, new CallingThreadProgress<TrainProgress>(t =>
                 {
                     if (t.Metrics is { } m) curve.Add(m);
                     Report("sae", t.Step, t.TotalSteps, t.Metrics is { } x ? $"fvu {x.Fvu:F3} l0 {x.L0:F1}" : null);
@@ -231,11 +231,5 @@ public static class StoryDemo
             },
         };
         LatentDashboard.Write(path, input, overwrite: true);
-    }
-
-    /// <summary>Reports on the calling thread (<see cref="Progress{T}"/> would post to the thread pool and reorder updates).</summary>
-    private sealed class Reporter<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }
