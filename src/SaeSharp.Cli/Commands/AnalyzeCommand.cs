@@ -68,10 +68,11 @@ internal static class AnalyzeCommand
         var kOption = new Option<string>("--k") { Description = "Comma-separated latent counts of the sparse probes.", DefaultValueFactory = _ => string.Join(',', new SparseProbingOptions().KValues) };
         var rows = new Option<long?>("--rows") { Description = "Probe only the store's first N rows (default: all)." };
         var seed = new Option<int>("--seed") { Description = "Seed of the splits and class balancing.", DefaultValueFactory = _ => 0 };
+        var trainRows = new Option<int>("--train-rows") { Description = "Balanced training rows per label, at most (the paper's largest training set).", DefaultValueFactory = _ => new SparseProbingOptions().MaxTrainRows };
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object." };
         var command = new Command("probe",
             "Per binary label: test AUROC of an L2 logistic probe on the raw activations and of k-sparse probes on the SAE latents with the largest class-mean difference.");
-        foreach (var option in new Option[] { saeOption, storeOption, hookOption, labelsOption, kOption, rows, seed, json })
+        foreach (var option in new Option[] { saeOption, storeOption, hookOption, labelsOption, kOption, rows, seed, trainRows, json })
             command.Options.Add(option);
 
         command.SetAction((result, cancellationToken) => CommandRunner.RunAsync(() =>
@@ -79,7 +80,7 @@ internal static class AnalyzeCommand
             var directory = result.GetValue(saeOption)!;
             var storePath = Path.GetFullPath(result.GetValue(storeOption)!);
             var hook = result.GetValue(hookOption)!;
-            var options = new SparseProbingOptions { KValues = ParseK(result.GetValue(kOption)!), Seed = result.GetValue(seed) }.Validate();
+            var options = new SparseProbingOptions { KValues = ParseK(result.GetValue(kOption)!), Seed = result.GetValue(seed), MaxTrainRows = result.GetValue(trainRows) }.Validate();
             using var sae = SaeCheckpoint.Load(directory);
             using var store = ActivationStore.Open(storePath);
             int hookIndex = store.HookIndex(hook);
@@ -120,7 +121,7 @@ internal static class AnalyzeCommand
             {
                 foreach (var label in report.Labels)
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{label.Label,-24} positives {label.Positives,7}  baseline {label.BaselineAuroc:F4}  {string.Join("  ", label.Sparse.Select(s => $"k={s.K} {s.Auroc:F4}"))}"));
+                        $"{label.Label,-24} positives {label.Positives,7}  baseline {label.BaselineAuroc:F4}  {string.Join("  ", label.Sparse.Select(s => $"k={s.K} {s.Auroc:F4}"))}{(label.FitsAtIterationLimit > 0 ? $"  ({label.FitsAtIterationLimit} fits at the iteration limit)" : "")}"));
             }
             return Task.FromResult(0);
         }));

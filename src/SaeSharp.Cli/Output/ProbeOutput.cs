@@ -14,13 +14,17 @@ internal sealed record ProbeOutput(string Sae, string Store, string Hook, long R
         new(sae, store, hook, rows, [.. results.Select(ProbeLabelOutput.From)]);
 }
 
-/// <summary>One label's probes: the raw-activation baseline and each k-sparse SAE probe (test AUROC, chosen C).</summary>
+/// <summary>
+/// One label's probes: the raw-activation baseline and each k-sparse SAE probe (test AUROC, chosen C).
+/// <see cref="FitsAtIterationLimit"/>: fits that stopped at L-BFGS's iteration limit and use their best iterate.
+/// </summary>
 internal sealed record ProbeLabelOutput(
-    string Label, long Positives, int TrainRows, int TestRows, double BaselineAuroc, double BaselineC, IReadOnlyList<ProbeSparseOutput> Sparse)
+    string Label, long Positives, int TrainRows, int TestRows, double BaselineAuroc, double BaselineC, IReadOnlyList<ProbeSparseOutput> Sparse,
+    int FitsAtIterationLimit)
 {
     public static ProbeLabelOutput From(LabelProbeResult r) => new(
         r.Label, r.Positives, r.TrainRows, r.TestRows, r.BaselineAuroc, r.BaselineInverseRegularization,
-        [.. r.Sparse.Select(s => new ProbeSparseOutput(s.K, s.TestAuroc, s.InverseRegularization, s.Latents))]);
+        [.. r.Sparse.Select(s => new ProbeSparseOutput(s.K, s.TestAuroc, s.InverseRegularization, s.Latents))], r.FitsAtIterationLimit);
 }
 
 /// <summary>A k-sparse probe: k, test AUROC, chosen C and the latents it read.</summary>

@@ -10,4 +10,11 @@ namespace SaeSharp.Analysis;
 /// <param name="Sparse">The k-sparse SAE probes, in the order of the requested k.</param>
 public sealed record LabelProbeResult(
     string Label, long Positives, int TrainRows, int TestRows, double BaselineAuroc, double BaselineInverseRegularization,
-    IReadOnlyList<SparseProbeScore> Sparse);
+    IReadOnlyList<SparseProbeScore> Sparse)
+{
+    /// <summary>
+    /// Fits (cross-validation folds and refits, baseline and sparse) that stopped at
+    /// <see cref="SparseProbingOptions.MaxIterations"/> and use their lowest-objective iterate; 0 when all converged.
+    /// </summary>
+    public int FitsAtIterationLimit { get; init; }
+}

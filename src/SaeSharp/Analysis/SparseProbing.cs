@@ -11,7 +11,8 @@ namespace SaeSharp.Analysis;
 /// </summary>
 /// <remarks>
 /// Protocol, per label: a stratified split holds out <see cref="SparseProbingOptions.TestFraction"/> of each class;
-/// the training rows are balanced by subsampling the larger class; latents are ranked on the balanced training rows by
+/// the training rows are balanced by subsampling the larger class, to at most
+/// <see cref="SparseProbingOptions.MaxTrainRows"/> (the paper's largest training size, 1,024, by default); latents are ranked on the balanced training rows by
 /// |mean over positives − mean over negatives| divided by the latent's mean non-zero activation there; every probe
 /// picks its C by cross-validated AUROC on the training rows (leave-2-out for n ≤ 12, 6-fold stratified for
 /// n &lt; 128, else a hold-out of min(20%, 100)) and is refitted on all of them; the metric is test AUROC. Fits use
@@ -61,31 +62,43 @@ public static class SparseProbing
         for (int y = 0; y < labelNames.Count; y++)
         {
             var split = splits[y];
-            var random = new Random(HashCode.Combine(options.Seed, y, 1));
+            var random = new Random(StreamSeed(options.Seed, y, 1));
             var rawTrain = Matrix<double>.Build.Dense(split.Train.Length, d, (i, j) => x[(long)split.Train[i] * d + j]);
             var rawTest = Matrix<double>.Build.Dense(split.Test.Length, d, (i, j) => x[(long)split.Test[i] * d + j]);
-            var (baselineLogits, baselineC) = LogisticProbe.FitAndScore(rawTrain, split.TrainY, rawTest, options.InverseRegularization, options.MaxIterations, random);
+            var (baselineLogits, baselineC, atLimit) = LogisticProbe.FitAndScore(rawTrain, split.TrainY, rawTest, options.InverseRegularization, options.MaxIterations, random);
             var sparse = new List<SparseProbeScore>();
             foreach (int requested in options.KValues)
             {
                 int[] picked = [.. chosen[y].Take(Math.Min(requested, kMax))];
                 var train = Matrix<double>.Build.Dense(split.Train.Length, picked.Length, (i, j) => columns[split.Train[i], position[picked[j]]]);
                 var test = Matrix<double>.Build.Dense(split.Test.Length, picked.Length, (i, j) => columns[split.Test[i], position[picked[j]]]);
-                var (logits, c) = LogisticProbe.FitAndScore(train, split.TrainY, test, options.InverseRegularization, options.MaxIterations, random);
+                var (logits, c, sparseAtLimit) = LogisticProbe.FitAndScore(train, split.TrainY, test, options.InverseRegularization, options.MaxIterations, random);
+                atLimit += sparseAtLimit;
                 sparse.Add(new SparseProbeScore(picked.Length, LogisticProbe.Auroc(logits, split.TestY), c, picked));
             }
             results.Add(new LabelProbeResult(labelNames[y], split.Positives, split.Train.Length, split.Test.Length,
-                LogisticProbe.Auroc(baselineLogits, split.TestY), baselineC, sparse));
+                LogisticProbe.Auroc(baselineLogits, split.TestY), baselineC, sparse) { FitsAtIterationLimit = atLimit });
         }
         return results;
     }
 
+    // The seed of one label's stream (0: its split, 1: its cross-validation folds), the same in every process
+    // (HashCode.Combine is seeded per process, so runs with one --seed differed).
+    private static int StreamSeed(int seed, int label, int stream)
+    {
+        ulong z = unchecked((ulong)(uint)seed * 0x9E3779B97F4A7C15UL + (ulong)(uint)label * 0xBF58476D1CE4E5B9UL + (ulong)stream);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        return unchecked((int)(z ^ (z >> 31)));
+    }
+
     private sealed record LabelSplit(int[] Train, double[] TrainY, int[] Test, double[] TestY, long Positives);
 
-    // Stratified hold-out, then the larger class of the training rows subsampled to the smaller one's size.
+    // Stratified hold-out, then the larger class of the training rows subsampled to the smaller one's size, and both to
+    // half of MaxTrainRows.
     private static LabelSplit Split(string name, bool[] label, SparseProbingOptions options, int index)
     {
-        var random = new Random(HashCode.Combine(options.Seed, index, 0));
+        var random = new Random(StreamSeed(options.Seed, index, 0));
         int[] positives = [.. Enumerable.Range(0, label.Length).Where(i => label[i]).OrderBy(_ => random.Next())];
         int[] negatives = [.. Enumerable.Range(0, label.Length).Where(i => !label[i]).OrderBy(_ => random.Next())];
         if (positives.Length < 3 || negatives.Length < 3)
@@ -94,7 +107,7 @@ public static class SparseProbing
                 field: "labels");
         int testPositives = Math.Clamp((int)Math.Round(positives.Length * options.TestFraction), 1, positives.Length - 2);
         int testNegatives = Math.Clamp((int)Math.Round(negatives.Length * options.TestFraction), 1, negatives.Length - 2);
-        int balanced = Math.Min(positives.Length - testPositives, negatives.Length - testNegatives);
+        int balanced = Math.Min(Math.Min(positives.Length - testPositives, negatives.Length - testNegatives), options.MaxTrainRows / 2);
         int[] train = [.. positives.Skip(testPositives).Take(balanced), .. negatives.Skip(testNegatives).Take(balanced)];
         int[] test = [.. positives.Take(testPositives), .. negatives.Take(testNegatives)];
         return new LabelSplit(train, [.. train.Select(i => label[i] ? 1.0 : 0.0)], test, [.. test.Select(i => label[i] ? 1.0 : 0.0)], positives.Length);

@@ -10,17 +10,25 @@ namespace SaeSharp.Internals;
 /// </summary>
 internal static class LogisticProbe
 {
-    /// <summary>Chooses C on the training rows, refits on all of them and returns the test rows' logits and the C.</summary>
+    // L-BFGS stops once the gradient's Euclidean norm is below this.
+    private const double GradientTolerance = 1e-7;
+
+    /// <summary>
+    /// Chooses C on the training rows, refits on all of them and returns the test rows' logits, the C and how many of
+    /// the fits stopped at the iteration limit (their lowest-objective iterate is used, as scikit-learn keeps its last
+    /// iterate with a ConvergenceWarning: weakly regularised probes on separable rows approach their optimum slowly).
+    /// </summary>
     /// <param name="trainX">Training features <c>[n, p]</c>.</param>
     /// <param name="trainY">Training labels, 0 or 1, both present.</param>
     /// <param name="testX">Test features <c>[m, p]</c>.</param>
     /// <param name="grid">Candidate inverse strengths C.</param>
     /// <param name="maxIterations">L-BFGS iteration limit per fit.</param>
     /// <param name="random">Shuffles the cross-validation folds.</param>
-    public static (double[] TestLogits, double C) FitAndScore(
+    public static (double[] TestLogits, double C, int FitsAtLimit) FitAndScore(
         Matrix<double> trainX, double[] trainY, Matrix<double> testX, IReadOnlyList<double> grid, int maxIterations, Random random)
     {
         var folds = Folds(trainY, random);
+        int atLimit = 0;
         double bestC = grid[0], bestScore = double.NegativeInfinity;
         foreach (double c in grid)
         {
@@ -30,7 +38,7 @@ internal static class LogisticProbe
             {
                 var heldSet = held.ToHashSet();
                 int[] kept = [.. Enumerable.Range(0, trainY.Length).Where(i => !heldSet.Contains(i))];
-                var logits = Fit(Rows(trainX, kept), [.. kept.Select(i => trainY[i])], Rows(trainX, held), c, maxIterations);
+                var logits = Fit(Rows(trainX, kept), [.. kept.Select(i => trainY[i])], Rows(trainX, held), c, maxIterations, ref atLimit);
                 double auroc = Auroc(logits, [.. held.Select(i => trainY[i])]);
                 if (double.IsNaN(auroc)) continue;
                 total += auroc;
@@ -44,7 +52,8 @@ internal static class LogisticProbe
                 bestC = c;
             }
         }
-        return (Fit(trainX, trainY, testX, bestC, maxIterations), bestC);
+        var testLogits = Fit(trainX, trainY, testX, bestC, maxIterations, ref atLimit);
+        return (testLogits, bestC, atLimit);
     }
 
     /// <summary>AUROC by the Mann–Whitney rank sum, ties averaged; NaN when one class is absent.</summary>
@@ -69,7 +78,7 @@ internal static class LogisticProbe
     }
 
     // Fits on (x, y) with inverse strength c and returns the logits of the other rows.
-    private static double[] Fit(Matrix<double> x, double[] y, Matrix<double> other, double c, int maxIterations)
+    private static double[] Fit(Matrix<double> x, double[] y, Matrix<double> other, double c, int maxIterations, ref int atLimit)
     {
         int n = x.RowCount, p = x.ColumnCount;
         var (mean, scale) = Standardiser(x);
@@ -99,16 +108,45 @@ internal static class LogisticProbe
             return (loss / n + lambda * penalty / 2, gradient);
         }
 
-        var objective = ObjectiveFunction.Gradient(w => LossAndGradient(w).Item1, w => LossAndGradient(w).Item2);
-        var minimizer = new LimitedMemoryBfgsMinimizer(1e-7, 1e-10, 1e-12, memory: 10, maximumIterations: maxIterations);
+        // MathNet asks for the value and the gradient at the same point one after the other: compute both once, and
+        // remember the lowest objective seen for a fit that reaches the iteration limit.
+        Vector<double>? lastPoint = null, bestPoint = null;
+        (double Loss, Vector<double> Gradient) last = default;
+        double bestLoss = double.PositiveInfinity;
+        (double Loss, Vector<double> Gradient) Evaluate(Vector<double> w)
+        {
+            if (lastPoint is null || !lastPoint.Equals(w))
+            {
+                last = LossAndGradient(w);
+                lastPoint = w.Clone();
+                if (last.Loss < bestLoss)
+                {
+                    bestLoss = last.Loss;
+                    bestPoint = lastPoint;
+                }
+            }
+            return last;
+        }
+
+        var objective = ObjectiveFunction.Gradient(w => Evaluate(w).Loss, w => Evaluate(w).Gradient);
+        var minimizer = new LimitedMemoryBfgsMinimizer(GradientTolerance, 1e-10, 1e-12, memory: 10, maximumIterations: maxIterations);
         Vector<double> weights;
         try
         {
-            weights = minimizer.FindMinimum(objective, Vector<double>.Build.Dense(p + 1)).MinimizingPoint;
+            var result = minimizer.FindMinimum(objective, Vector<double>.Build.Dense(p + 1));
+            weights = result.MinimizingPoint;
+            // MathNet 5's L-BFGS leaves its loop after MaximumIterations with the exit condition "AbsoluteGradient"
+            // whatever the gradient (it throws only when the limit and its last check coincide): ask the gradient.
+            if (result.Iterations >= maxIterations && LossAndGradient(weights).Item2.L2Norm() >= GradientTolerance) atLimit++;
+        }
+        catch (MaximumIterationsException) when (bestPoint is not null)
+        {
+            weights = bestPoint;
+            atLimit++;
         }
         catch (OptimizationException exception)
         {
-            throw new SaeSharpException($"the logistic probe (C = {c}) did not converge: {exception.Message}", field: "max_iterations");
+            throw new SaeSharpException($"the logistic probe (C = {c}) failed: {exception.Message}", field: "max_iterations");
         }
         return (Design(other, mean, scale) * weights).ToArray();
     }

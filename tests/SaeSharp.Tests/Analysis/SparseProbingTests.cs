@@ -67,6 +67,49 @@ public sealed class SparseProbingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void SparseProbing_Run_MaxTrainRows_CapsBalancedTrainingRows()
+    {
+        var (x, labels, sae) = Planted();
+        using (x) using (labels) using (sae)
+        {
+            var capped = SparseProbing.Run(sae, x, labels, ["one", "sum"], new SparseProbingOptions { KValues = [1], MaxTrainRows = 200 });
+            var uncapped = SparseProbing.Run(sae, x, labels, ["one", "sum"], new SparseProbingOptions { KValues = [1], MaxTrainRows = int.MaxValue });
+
+            Assert.All(capped, r => Assert.Equal(200, r.TrainRows));
+            Assert.All(uncapped, r => Assert.True(r.TrainRows > 1000, $"{r.Label}: {r.TrainRows} training rows"));
+            // The test rows do not depend on the cap.
+            Assert.Equal(uncapped.Select(r => r.TestRows), capped.Select(r => r.TestRows));
+            Assert.True(capped[0].Sparse[0].TestAuroc > 0.99, $"k=1 AUROC {capped[0].Sparse[0].TestAuroc} with 200 training rows");
+        }
+    }
+
+    [Fact]
+    public void SparseProbing_Run_IterationLimitReached_KeepsBestIterateAndCountsTheFits()
+    {
+        var (x, labels, sae) = Planted();
+        using (x) using (labels) using (sae)
+        {
+            // Three L-BFGS iterations cannot fit the 17 parameters of the raw probe of the dense label "sum"; the fits
+            // must still return a usable probe rather than fail.
+            using var sum = labels.narrow(1, 1, 1);
+            var limited = SparseProbing.Run(sae, x, sum, ["sum"], new SparseProbingOptions { KValues = [16], MaxIterations = 3 })[0];
+            var full = SparseProbing.Run(sae, x, sum, ["sum"], new SparseProbingOptions { KValues = [16] })[0];
+
+            output.WriteLine($"3 iterations: {limited.FitsAtIterationLimit} fits at the limit, baseline {limited.BaselineAuroc:F4}; full: {full.FitsAtIterationLimit}, {full.BaselineAuroc:F4}");
+            Assert.True(limited.FitsAtIterationLimit > 0, "no fit reported at the iteration limit");
+            Assert.Equal(0, full.FitsAtIterationLimit);
+            Assert.True(limited.BaselineAuroc > 0.9, $"baseline AUROC {limited.BaselineAuroc} after 3 iterations");
+        }
+    }
+
+    [Fact]
+    public void SparseProbingOptions_Validate_MaxTrainRowsBelowTwo_Throws()
+    {
+        var error = Assert.Throws<SaeSharpException>(() => new SparseProbingOptions { MaxTrainRows = 1 }.Validate());
+        Assert.Equal("max_train_rows", error.Field);
+    }
+
+    [Fact]
     public void SparseProbing_Run_LabelsNotAligned_Throws()
     {
         var (x, labels, sae) = Planted();
