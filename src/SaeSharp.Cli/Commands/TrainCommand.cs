@@ -52,13 +52,6 @@ internal static class TrainCommand
             int index = result.GetValue(sweepIndex) ?? throw new SaeSharpException("--sweep needs --index I, the run to train (saesharp sweep --grid FILE lists them)", field: "--index");
             var grid = SweepGrid.Read(gridPath);
             var run = grid.Run(index);
-            var record = Path.Combine(run.Directory, SweepRunRecord.FileName);
-            if (File.Exists(record))
-            {
-                // A retried worker (a rescheduled pod, a requeued array task) finds its run done.
-                Console.Error.WriteLine($"run {index} is done already ({record}); nothing to do");
-                return Task.FromResult(0);
-            }
             var forwarded = new List<string>();
             foreach (var option in result.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>())
             {
@@ -68,6 +61,13 @@ internal static class TrainCommand
                     throw new SaeSharpException($"--{name} is set by the sweep (the grid, or the run's folder); leave it off the command line", grid.Path, "--" + name);
                 forwarded.Add(option.IdentifierToken?.Value ?? option.Option.Name);
                 forwarded.AddRange(option.Tokens.Select(t => t.Value));
+            }
+            var record = Path.Combine(run.Directory, SweepRunRecord.FileName);
+            if (File.Exists(record))
+            {
+                // A retried worker (a rescheduled pod, a requeued array task) finds its run done.
+                Console.Error.WriteLine($"run {index} is done already ({record}); nothing to do");
+                return Task.FromResult(0);
             }
             // A run stopped part-way (its worker was killed) continues from its checkpoint.
             IEnumerable<string> args = File.Exists(Path.Combine(run.Directory, TrainingState.FileName))
