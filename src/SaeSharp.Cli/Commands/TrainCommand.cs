@@ -69,10 +69,13 @@ internal static class TrainCommand
                 Console.Error.WriteLine($"run {index} is done already ({record}); nothing to do");
                 return Task.FromResult(0);
             }
-            // A run stopped part-way (its worker was killed) continues from its checkpoint.
-            IEnumerable<string> args = File.Exists(Path.Combine(run.Directory, TrainingState.FileName))
+            // A run stopped part-way (its worker was killed) continues from its checkpoint; one stopped before its first
+            // checkpoint left only files of its own run (metrics), which a fresh start replaces.
+            bool resumable = File.Exists(Path.Combine(run.Directory, TrainingState.FileName));
+            bool startedBefore = Directory.Exists(run.Directory) && Directory.EnumerateFileSystemEntries(run.Directory).Any();
+            IEnumerable<string> args = resumable
                 ? ["--resume", run.Directory, .. forwarded]
-                : [.. run.Arguments(), .. forwarded];
+                : [.. run.Arguments(), .. startedBefore && !forwarded.Contains("--force") ? ["--force"] : Array.Empty<string>(), .. forwarded];
             var parsed = command.Parse(args.ToArray());
             if (parsed.Errors.Count > 0)
                 throw new SaeSharpException($"run {index}: {string.Join("; ", parsed.Errors.Select(e => e.Message))}", grid.Path, "grid");

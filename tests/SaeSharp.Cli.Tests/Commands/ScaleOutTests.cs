@@ -126,6 +126,10 @@ public sealed class ScaleOutTests
         Assert.Equal("64", run3.GetProperty("settings").GetProperty("latents").GetString());
         Assert.Equal("4", run3.GetProperty("settings").GetProperty("k").GetString());
 
+        // Run 1's worker was killed before its first checkpoint: its folder holds only a metrics log; the retry starts afresh.
+        Directory.CreateDirectory(Path.Combine(sweep, "run-0001"));
+        File.WriteAllText(Path.Combine(sweep, "run-0001", "metrics.jsonl"), "");
+
         RunSideBySide(Enumerable.Range(0, 4).Select(i => new[] { "train", "--sweep", grid, "--index", i.ToString(System.Globalization.CultureInfo.InvariantCulture) }));
 
         var summary = CliRunner.Run("sweep", "summary", sweep, "--json");
