@@ -74,6 +74,13 @@ public sealed record HarvestConfig
     /// </summary>
     public bool AllowNonFinite { get; init; }
 
+    /// <summary>
+    /// Harvest only this worker's part of the input (<see cref="HarvestShard"/>): a deterministic, disjoint run of whole
+    /// batches; the parts merged in index order (<see cref="Store.StoreMerge"/>) equal the whole harvest. Null (the
+    /// default) harvests everything.
+    /// </summary>
+    public HarvestShard? Shard { get; init; }
+
     /// <summary>ONNX Runtime settings (provider, threads).</summary>
     public OnnxHostOptions Host { get; init; } = new();
 
@@ -101,6 +108,7 @@ public sealed record HarvestConfig
         if (!Enum.IsDefined(DType)) throw new SaeSharpException($"{DType} is not f32 or f16", field: "dtype");
         if (!Enum.IsDefined(CorpusFormat)) throw new SaeSharpException($"{CorpusFormat} is not a corpus format", field: "corpus_format");
         if (string.IsNullOrEmpty(TextField)) throw new SaeSharpException("is empty", field: "text_field");
+        Shard?.Validate();
         if (Resume && Overwrite) throw new SaeSharpException("`resume` continues the store and `overwrite` replaces it; choose one", field: "overwrite");
         Host.Validate();
     }

@@ -42,6 +42,18 @@ public static class Harvester
         long target = config.Tokens ?? source.TotalTokens!.Value;
         if (config.Tokens is long wanted && source.TotalTokens is long available) target = Math.Min(wanted, available);
 
+        // A worker's part: whole batches of the sequences the single harvest would run (HarvestShard.Sequences).
+        StoreHarvestShard? part = null;
+        if (config.Shard is { } shard)
+        {
+            var (first, end) = shard.Sequences(source.PlannedSequences(target, config.ContextLength), config.BatchSize);
+            part = new StoreHarvestShard
+            {
+                Index = shard.Index, Count = shard.Count, CorpusSha256 = input.Source.Sha256,
+                FirstSequence = first, EndSequence = end, FirstRow = source.TokensBefore(first, config.ContextLength),
+            };
+        }
+
         int elementSize = config.DType == StoreDType.F16 ? 2 : 4;
         var header = new StoreManifest
         {
@@ -55,6 +67,7 @@ public static class Harvester
                 ?? (int)Math.Clamp(TargetShardBytes / ((long)host.HookWidths.Max() * elementSize), 1024, 1 << 26),
             TargetTokens = target,
             Hooks = hooks.Select((h, i) => new StoreHook(h.Name, h.TensorName, host.HookWidths[i]) { Aliases = Aliases(residual, h) }).ToList(),
+            HarvestShard = part,
         };
         using var writer = config.Resume ? ActivationStoreWriter.Resume(storeDir, header) : ActivationStoreWriter.Create(storeDir, header, config.Overwrite);
         var manifest = writer.Manifest;
@@ -62,8 +75,15 @@ public static class Harvester
             return new HarvestResult(storeDir, manifest.Rows, manifest.Hooks.Select(h => h.Name).ToArray(), manifest.Shards.Count, true, clock.Elapsed.TotalSeconds, 0);
 
         var cursor = manifest.Cursor;
-        source.Seek(new CorpusCursor(cursor.Document, cursor.Token), cursor.Sequence);
-        long tokensAtBatchStart = manifest.Rows - cursor.SkipRows;
+        long firstRow = part?.FirstRow ?? 0;
+        long endSequence = part?.EndSequence ?? long.MaxValue;
+        // Rows are counted over the whole harvest, so a part stops at the same token target the single harvest does.
+        long partTarget = part is null ? target : Math.Max(0, Math.Min(target, source.TokensBefore(endSequence, config.ContextLength)) - firstRow);
+        if (part is not null && manifest.Rows == 0)
+            source.SkipTo(part.FirstSequence, config.ContextLength); // a new part: read past the other workers' sequences
+        else
+            source.Seek(new CorpusCursor(cursor.Document, cursor.Token), cursor.Sequence);
+        long tokensAtBatchStart = firstRow + manifest.Rows - cursor.SkipRows;
         int skip = cursor.SkipRows;
         long tokensThisRun = 0;
         var runClock = Stopwatch.StartNew();
@@ -76,7 +96,7 @@ public static class Harvester
             long batchSequence = source.Sequence;
             batch.Clear();
             long tokens = tokensAtBatchStart;
-            while (batch.Count < config.BatchSize && tokens < target)
+            while (batch.Count < config.BatchSize && tokens < target && source.Sequence < endSequence)
             {
                 var sequence = source.Next((int)Math.Min(config.ContextLength, target - tokens));
                 if (sequence is null) break;
@@ -100,9 +120,10 @@ public static class Harvester
             writer.Append(blocks, new StoreCursor { Sequence = batchSequence, Document = batchCursor.Document, Token = batchCursor.Token, SkipRows = skip });
             skip = 0;
             tokensAtBatchStart = tokens;
-            progress?.Report(new HarvestProgress(tokens, target, tokensThisRun / Math.Max(1e-9, runClock.Elapsed.TotalSeconds), writer.Manifest.Shards.Count));
+            progress?.Report(new HarvestProgress(tokens - firstRow, partTarget, tokensThisRun / Math.Max(1e-9, runClock.Elapsed.TotalSeconds), writer.Manifest.Shards.Count));
         }
-        if (writer.Manifest.Rows + writer.PendingRows == 0)
+        // A part may be empty (more workers than batches, or a corpus that ran out before its sequences).
+        if (writer.Manifest.Rows + writer.PendingRows == 0 && part is null)
             throw new SaeSharpException($"the input holds fewer tokens than one context of {config.ContextLength}; nothing harvested",
                 config.CorpusPath ?? config.TokenIdsPath, config.CorpusPath is not null ? "corpus_path" : "token_ids_path");
         writer.Finish(new StoreCursor { Sequence = source.Sequence, Document = source.Cursor.Document, Token = source.Cursor.Token });
@@ -191,6 +212,15 @@ public static class Harvester
         public abstract long? TotalTokens { get; }
         public abstract void Seek(CorpusCursor cursor, long sequence);
         public abstract int[]? Next(int maxTokens);
+
+        /// <summary>Sequences a harvest of <paramref name="target"/> tokens runs (for a corpus: planned, it may run out sooner).</summary>
+        public abstract long PlannedSequences(long target, int contextLength);
+
+        /// <summary>Tokens in the sequences before <paramref name="sequence"/> (all whole: only the last one is cut short).</summary>
+        public abstract long TokensBefore(long sequence, int contextLength);
+
+        /// <summary>Moves from the start to <paramref name="sequence"/> (or the input's end, if sooner).</summary>
+        public abstract void SkipTo(long sequence, int contextLength);
         public virtual void Dispose() { }
     }
 
@@ -205,6 +235,26 @@ public static class Harvester
                 throw new SaeSharpException($"stored cursor (sequence {sequence}) does not fit the {sequences.Length}-sequence token-id file", field: "cursor");
             Sequence = sequence;
         }
+
+        public override long PlannedSequences(long target, int contextLength)
+        {
+            long tokens = 0;
+            for (int i = 0; i < sequences.Length; i++)
+            {
+                if (tokens >= target) return i;
+                tokens += sequences[i].Length;
+            }
+            return sequences.Length;
+        }
+
+        public override long TokensBefore(long sequence, int contextLength)
+        {
+            long tokens = 0;
+            for (long i = 0; i < Math.Min(sequence, sequences.Length); i++) tokens += sequences[i].Length;
+            return tokens;
+        }
+
+        public override void SkipTo(long sequence, int contextLength) => Sequence = Math.Min(sequence, sequences.Length);
 
         public override int[]? Next(int maxTokens)
         {
@@ -230,6 +280,18 @@ public static class Harvester
             var context = packer.Next(Math.Min(maxTokens, packer.Options.ContextLength));
             if (context is not null) Sequence++;
             return context;
+        }
+
+        public override long PlannedSequences(long target, int contextLength) => (target + contextLength - 1) / contextLength;
+
+        public override long TokensBefore(long sequence, int contextLength) =>
+            sequence >= long.MaxValue / contextLength ? long.MaxValue : sequence * contextLength;
+
+        public override void SkipTo(long sequence, int contextLength)
+        {
+            // The packer has to tokenize what comes before: contexts cross document boundaries. Tokenizing is far
+            // cheaper than the forward pass it skips.
+            while (Sequence < sequence && packer.Next(contextLength) is not null) Sequence++;
         }
 
         public override void Dispose() => corpus.Dispose();

@@ -18,6 +18,7 @@ internal static class CommandCatalog
     {
         yield return DemoCommand.Create();
         yield return TrainCommand.Create();
+        yield return SweepCommand.Create();
         yield return EvalCommand.Create();
         yield return HostCommand.Create();
         yield return HooksCommand.Create();

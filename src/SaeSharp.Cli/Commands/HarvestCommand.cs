@@ -38,9 +38,10 @@ internal static class HarvestCommand
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = one per core)", DefaultValueFactory = _ => Defaults.Host.IntraOpThreads };
         var provider = new Option<string>("--provider") { Description = "cpu or cuda (needs the GPU build)", DefaultValueFactory = _ => Defaults.Host.ExecutionProvider == OnnxExecutionProvider.Cuda ? "cuda" : "cpu" };
         var device = new Option<int>("--device") { Description = "CUDA device ordinal", DefaultValueFactory = _ => Defaults.Host.DeviceId };
+        var shard = new Option<string?>("--shard") { Description = "I/N: harvest only part I of N (0 <= I < N), a contiguous run of whole batches; `saesharp store merge` joins the N parts into the whole harvest" };
         var json = new Option<bool>("--json") { Description = "print a JSON summary" };
         var command = new Command("harvest", "Run an ONNX decoder over a corpus or exact token ids and store the hook activations (resumable).");
-        foreach (var o in new Option[] { model, tokenizer, corpus, corpusFormat, textField, tokenIds, hooks, context, tokens, output, batchSize, dtype, shardRows, seed, bos, noEos, resume, force, allowNonFinite, threads, provider, device, json })
+        foreach (var o in new Option[] { model, tokenizer, corpus, corpusFormat, textField, tokenIds, hooks, context, tokens, output, batchSize, dtype, shardRows, seed, bos, noEos, resume, force, allowNonFinite, threads, provider, device, shard, json })
             command.Options.Add(o);
         command.SetAction((ParseResult r, CancellationToken cancellation) => CommandRunner.RunAsync(async () =>
         {
@@ -76,6 +77,7 @@ internal static class HarvestCommand
                 Resume = r.GetValue(resume),
                 Overwrite = r.GetValue(force),
                 AllowNonFinite = r.GetValue(allowNonFinite),
+                Shard = r.GetValue(shard) is { } part ? ParseShard(part) : null,
                 Host = Defaults.Host with
                 {
                     IntraOpThreads = r.GetValue(threads),
@@ -110,6 +112,17 @@ internal static class HarvestCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>Reads <c>I/N</c> (part I of N, zero-based): what a scheduler's index and count give a worker.</summary>
+    internal static HarvestShard ParseShard(string text)
+    {
+        var pieces = text.Split('/');
+        if (pieces.Length != 2
+            || !int.TryParse(pieces[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int index)
+            || !int.TryParse(pieces[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int count))
+            throw new SaeSharpException($"`{text}` is not I/N (part I of N, counted from 0: 0/4 ... 3/4)", field: "--shard");
+        return new HarvestShard(index, count).Validate();
     }
 
     private static string FormatName(CorpusFormat format) => format switch

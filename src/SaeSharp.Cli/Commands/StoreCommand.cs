@@ -5,14 +5,15 @@ using SaeSharp.Harvest.Store;
 
 namespace SaeSharp.Cli.Commands;
 
-/// <summary><c>saesharp store inspect|export</c>: look into an activation store, or export one hook as safetensors.</summary>
+/// <summary><c>saesharp store inspect|export|merge</c>: look into an activation store, export one hook as safetensors, or join the parts of a split harvest.</summary>
 internal static class StoreCommand
 {
     internal static Command Create()
     {
-        var command = new Command("store", "Inspect an activation store or export a hook from it.");
+        var command = new Command("store", "Inspect an activation store, export a hook from it, or merge the parts of a split harvest.");
         command.Subcommands.Add(Inspect());
         command.Subcommands.Add(Export());
+        command.Subcommands.Add(Merge());
         return command;
     }
 
@@ -63,6 +64,29 @@ internal static class StoreCommand
             using var s = ActivationStore.Open(r.GetValue(store)!);
             s.ExportSafeTensors(r.GetValue(hook)!, target);
             Console.Error.WriteLine($"wrote {target}: {r.GetValue(hook)} [{s.Rows}, {s.Hooks[s.HookIndex(r.GetValue(hook)!)].D}] F32");
+            return 0;
+        })));
+        return command;
+    }
+
+    private static Command Merge()
+    {
+        var parts = new Argument<string[]>("STORE") { Description = "the stores of every part (harvest --shard I/N), in any order", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<string>("--out") { Description = "store folder to create (must be new or empty)", Required = true };
+        var force = new Option<bool>("--force") { Description = "replace a store already in --out" };
+        var json = new Option<bool>("--json") { Description = "print a JSON summary" };
+        var command = new Command("merge", "Join the parts of a split harvest into one store equal to the single-process harvest (rows in part order; labels too).");
+        command.Arguments.Add(parts);
+        command.Options.Add(output);
+        command.Options.Add(force);
+        command.Options.Add(json);
+        command.SetAction((ParseResult r, CancellationToken _) => CommandRunner.RunAsync(() => HarvestCli.Sync(() =>
+        {
+            var result = StoreMerge.Merge(r.GetValue(parts)!, r.GetValue(output)!, r.GetValue(force));
+            if (r.GetValue(json))
+                CliJson.Print(StoreMergeOutput.From(result), CliJsonContext.Default.StoreMergeOutput);
+            else
+                Console.Error.WriteLine($"merged {result.Parts} parts into {result.StorePath}: {result.Rows} rows in {result.Shards} shards{(result.Labels ? ", with labels" : "")}");
             return 0;
         })));
         return command;

@@ -34,14 +34,58 @@ internal static class TrainCommand
         var force = new Option<bool>("--force") { Description = "Replace an SAE already in --out." };
         var resume = new Option<string?>("--resume") { Description = "Continue the stopped run in this folder (other options are taken from it)." };
         var json = new Option<bool>("--json") { Description = "Print the final metrics as one JSON object." };
+        var sweep = new Option<string?>("--sweep") { Description = "Train one run of this sweep grid (see saesharp sweep); with --index." };
+        var sweepIndex = new Option<int?>("--index") { Description = "With --sweep: the run to train, from 0 (a scheduler's task index)." };
 
         var command = new Command("train", "Train a sparse autoencoder (or resume one with --resume DIR).");
         sourceOptions.AddTo(command);
-        foreach (var option in new Option[] { arch, latents, k, steps, batchSize, learningRate, sparsity, deadWindow, seed, step, checkpointEvery, logEvery, noNormalize, tensorBoard, output, force, resume, json })
+        foreach (var option in new Option[] { arch, latents, k, steps, batchSize, learningRate, sparsity, deadWindow, seed, step, checkpointEvery, logEvery, noNormalize, tensorBoard, output, force, resume, json, sweep, sweepIndex })
             command.Options.Add(option);
 
-        command.SetAction((result, cancellationToken) => CommandRunner.RunAsync(async () =>
+        command.SetAction((result, cancellationToken) => CommandRunner.RunAsync(() =>
+            result.GetValue(sweep) is { } grid ? TrainSweepRun(result, grid, cancellationToken) : Train(result, null, cancellationToken)));
+        return command;
+
+        // One run of a sweep is the train command line the grid gives it (plus what else was on this one).
+        Task<int> TrainSweepRun(ParseResult result, string gridPath, CancellationToken cancellationToken)
         {
+            int index = result.GetValue(sweepIndex) ?? throw new SaeSharpException("--sweep needs --index I, the run to train (saesharp sweep --grid FILE lists them)", field: "--index");
+            var grid = SweepGrid.Read(gridPath);
+            var run = grid.Run(index);
+            var forwarded = new List<string>();
+            foreach (var option in result.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>())
+            {
+                if (option.Implicit || option.Option == sweep || option.Option == sweepIndex) continue;
+                var name = option.Option.Name.TrimStart('-');
+                if (name is "out" or "resume" || run.Settings.Any(s => s.Key == name))
+                    throw new SaeSharpException($"--{name} is set by the sweep (the grid, or the run's folder); leave it off the command line", grid.Path, "--" + name);
+                forwarded.Add(option.IdentifierToken?.Value ?? option.Option.Name);
+                forwarded.AddRange(option.Tokens.Select(t => t.Value));
+            }
+            var record = Path.Combine(run.Directory, SweepRunRecord.FileName);
+            if (File.Exists(record))
+            {
+                // A retried worker (a rescheduled pod, a requeued array task) finds its run done.
+                Console.Error.WriteLine($"run {index} is done already ({record}); nothing to do");
+                return Task.FromResult(0);
+            }
+            // A run stopped part-way (its worker was killed) continues from its checkpoint; one stopped before its first
+            // checkpoint left only files of its own run (metrics), which a fresh start replaces.
+            bool resumable = File.Exists(Path.Combine(run.Directory, TrainingState.FileName));
+            bool startedBefore = Directory.Exists(run.Directory) && Directory.EnumerateFileSystemEntries(run.Directory).Any();
+            IEnumerable<string> args = resumable
+                ? ["--resume", run.Directory, .. forwarded]
+                : [.. run.Arguments(), .. startedBefore && !forwarded.Contains("--force") ? ["--force"] : Array.Empty<string>(), .. forwarded];
+            var parsed = command.Parse(args.ToArray());
+            if (parsed.Errors.Count > 0)
+                throw new SaeSharpException($"run {index}: {string.Join("; ", parsed.Errors.Select(e => e.Message))}", grid.Path, "grid");
+            return Train(parsed, (run, grid.Path), cancellationToken);
+        }
+
+        async Task<int> Train(ParseResult result, (SweepRun Run, string Grid)? sweepRun, CancellationToken cancellationToken)
+        {
+            if (sweepRun is null && result.GetValue(sweepIndex) is not null)
+                throw new SaeSharpException("--index picks a run of a sweep; give the grid with --sweep FILE", field: "--index");
             bool asJson = result.GetValue(json);
             SaeTrainer trainer;
             IActivationSource source;
@@ -97,14 +141,15 @@ internal static class TrainCommand
                     return CommandRunner.Cancelled;
                 }
                 var report = Report(trained, source, (DateTime.UtcNow - started).TotalSeconds);
+                if (sweepRun is var (run, gridFile))
+                    CliJson.WriteFile(Path.Combine(run.Directory, SweepRunRecord.FileName), SweepRunRecord.From(run, gridFile, report), CliJsonContext.Default.SweepRunRecord);
                 if (asJson)
                     CliJson.Print(report, CliJsonContext.Default.TrainOutput);
                 else
                     Console.Out.WriteLine(CliJson.Lines(report, CliJsonContext.Default.TrainOutput, nameWidth: 20));
                 return 0;
             }
-        }));
-        return command;
+        }
     }
 
     internal static SaeArchitecture ParseArchitecture(string name, int k) => name switch

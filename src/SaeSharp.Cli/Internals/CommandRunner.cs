@@ -64,7 +64,7 @@ internal static class CommandRunner
         ["tokenizer_path"] = "--tokenizer", ["corpus_path"] = "--corpus", ["corpus_format"] = "--corpus-format",
         ["text_field"] = "--text-field", ["token_ids_path"] = "--token-ids", ["context_length"] = "--context",
         ["tokens"] = "--tokens", ["batch_size"] = "--batch-size", ["dtype"] = "--dtype", ["rows_per_shard"] = "--shard-rows",
-        ["seed"] = "--seed", ["bos"] = "--bos", ["resume"] = "--resume",
+        ["seed"] = "--seed", ["bos"] = "--bos", ["resume"] = "--resume", ["shard"] = "--shard", ["parts"] = "STORE",
         ["IntraOpThreads"] = "--threads", ["DeviceId"] = "--device", ["ExecutionProvider"] = "--provider",
         ["steps"] = "--steps", ["learning_rate"] = "--lr", ["sparsity_coefficient"] = "--sparsity-coefficient",
         ["dead_window_tokens"] = "--dead-window", ["checkpoint_every"] = "--checkpoint-every", ["log_every"] = "--log-every",

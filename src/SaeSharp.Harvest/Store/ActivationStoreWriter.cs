@@ -233,6 +233,7 @@ public sealed class ActivationStoreWriter : IDisposable
         Same(stored.RowsPerShard, now.RowsPerShard, "rows_per_shard", "rows per shard");
         Same(stored.TargetTokens, now.TargetTokens, "target_tokens", "token count");
         Same(Hooks(stored), Hooks(now), "hooks", "hook list");
+        Same(stored.HarvestShard, now.HarvestShard, "shard", "part of a split harvest");
     }
 
     private static void RemoveUncommitted(string storeDir, StoreManifest manifest)

@@ -53,6 +53,9 @@ public sealed class StoreLabels
         return column;
     }
 
+    /// <summary>Row <paramref name="row"/>'s first bitset word: labels 0 to 63 (what <see cref="Write"/> takes per token).</summary>
+    internal ulong FirstWord(long row) => _bits[row * _wordsPerRow];
+
     /// <summary>Rows where label <paramref name="label"/> holds (its support).</summary>
     public long Count(int label) => Column(label).LongCount(b => b);
 

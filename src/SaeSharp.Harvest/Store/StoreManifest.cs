@@ -61,6 +61,9 @@ public sealed record StoreManifest
     /// <summary>Whether the writer finished; an incomplete store is readable up to <see cref="Rows"/>.</summary>
     public bool Complete { get; init; }
 
+    /// <summary>Which part of a split harvest this store is; null for a store harvested whole (or merged from parts).</summary>
+    public StoreHarvestShard? HarvestShard { get; init; }
+
     /// <summary>
     /// Whether row <c>i</c> of this store and of <paramref name="other"/> come from the same token: the same input,
     /// context length, batch size and tokenizer, and the same row count (the model and the hooks may differ).

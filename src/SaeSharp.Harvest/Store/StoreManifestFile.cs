@@ -94,6 +94,10 @@ internal static class StoreManifestFile
             rows += shard.Rows;
         }
         if (rows != m.Rows) throw new SaeSharpException($"shards hold {rows} rows but the manifest says {m.Rows}", path, "rows");
+        if (m.HarvestShard is { } part
+            && (part.Count < 1 || part.Index < 0 || part.Index >= part.Count || part.FirstSequence < 0 || part.EndSequence < part.FirstSequence
+                || part.FirstRow < 0 || part.CorpusSha256 != m.Input.Source.Sha256))
+            throw new SaeSharpException("needs 0 <= index < count, 0 <= first_sequence <= end_sequence, first_row >= 0 and the input's sha256 as corpus_sha256", path, "harvest_shard");
         if (m.Cursor is null || m.Cursor.Sequence < 0 || m.Cursor.SkipRows < 0 || m.Cursor.Document < 0 || m.Cursor.Token < 0) throw new SaeSharpException("cursor is missing or negative", path, "cursor");
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using SaeSharp.Analysis;
 using SaeSharp.Cli.Commands;
+using SaeSharp.Cli.Internals;
 using SaeSharp.Cli.Output;
 using SaeSharp.Crosscoders;
 using SaeSharp.Crosscoders.Analysis;
@@ -183,9 +184,34 @@ public sealed class JsonOutputSnapshotTests
         Assert.Throws<InvalidOperationException>(() => CrosscoderDemoSummary.From(result));
     }
 
+    [Fact]
+    public void StoreMerge_FixedResult_MatchesSnapshot() => Snapshot.Match("store-merge.json", CliJson.Serialize(
+        StoreMergeOutput.From(new StoreMergeResult("/data/stores/l3/merged", Rows: 100_000_000, Parts: 8, Shards: 3815, Labels: false)), Json.StoreMergeOutput));
+
+    [Fact]
+    public void Sweep_FixedGrid_MatchesSnapshot()
+    {
+        var dir = CliProcess.NewTempDir();
+        var file = Path.Combine(dir, "grid.json");
+        File.WriteAllText(file, """{ "out": "/runs/sweep", "base": { "store": "/data/store", "hook": "resid_post.3", "steps": 2000, "no-normalize": true }, "grid": { "latents": [4096, 8192], "k": [32, 64] } }""");
+        Snapshot.Match("sweep.json", CliJson.Serialize(SweepOutput.From(SweepGrid.Read(file)), Json.SweepOutput).Replace(file, "/runs/grid.json", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void SweepSummary_FixedRuns_MatchesJsonAndMarkdownSnapshots()
+    {
+        SweepRunRecord Run(int index, string latents, string k, double fvu) => new(index, 4, "/runs/grid.json", ["latents", "k"],
+            new Dictionary<string, string> { ["store"] = "/data/store", ["hook"] = "resid_post.3", ["latents"] = latents, ["k"] = k },
+            TrainOutput.From(Metrics(fvu), Eval with { Fvu = fvu }, recoveredFraction: null, activationScale: 1.25, elapsedSeconds: 63.456, outDirectory: $"/runs/sweep/run-000{index}"));
+        var summary = SweepSummaryOutput.From("/runs/sweep", [Run(3, "8192", "64", 0.046875), Run(0, "4096", "32", 0.125), Run(1, "4096", "64", 0.09375)]);
+        Assert.Equal([2], summary.Missing);
+        Snapshot.Match("sweep-summary.json", CliJson.Serialize(summary, Json.SweepSummaryOutput));
+        Snapshot.Match("sweep-summary.md", summary.Markdown());
+    }
+
     public static TheoryData<string> HelpCommands() =>
     [
-        "", "demo", "train", "eval", "host", "host train-modadd", "host train-stories", "host export", "hooks", "harvest", "store", "store inspect", "store export",
+        "", "demo", "train", "eval", "host", "host train-modadd", "host train-stories", "host export", "hooks", "harvest", "store", "store inspect", "store export", "store merge", "sweep", "sweep summary",
         "tokenize", "bench", "crosscoder", "crosscoder demo", "crosscoder train", "analyze", "analyze dark-matter", "analyze probe",
     ];
 
