@@ -23,7 +23,7 @@ public sealed record StoryCrosscoderDemoOptions
     /// <summary>The block whose output (<c>resid_post.{Layer}</c>) both models are read at (default 2, the story demo's).</summary>
     public int Layer { get; init; } = 2;
 
-    /// <summary>Crosscoder dictionary size (default 512, four times the width).</summary>
+    /// <summary>Crosscoder dictionary size (default 512, four times the story host's width).</summary>
     public int LatentCount { get; init; } = 512;
 
     /// <summary>BatchTopK: mean active latents per row (default 16).</summary>
@@ -32,15 +32,16 @@ public sealed record StoryCrosscoderDemoOptions
     /// <summary>L1 crosscoder: coefficient of the decoder-norm-weighted L1 penalty (default 1).</summary>
     public double L1Coefficient { get; init; } = 1.0;
 
-    /// <summary>Steering: multiples of the latent's largest activation on the harvested rows added along its distilled decoder direction (default −4 to 4; 0 must give the unsteered rate).</summary>
-    public IReadOnlyList<double> SteeringAlphas { get; init; } = [-4, -2, -1, 0, 1, 2, 4];
+    /// <summary>Steering: multiples of the latent's largest activation on the harvested rows added along its distilled decoder direction (default −2, −1, 0, 1, 2; 0 must give the unsteered rate).</summary>
+    public IReadOnlyList<double> SteeringAlphas { get; init; } = [-2, -1, 0, 1, 2];
 
     /// <summary>Seed of the crosscoders, the row order, the permutation of the diagnostic and the steering samples (default 0).</summary>
     public long Seed { get; init; }
 
     /// <summary>
-    /// The pair's recipe: <see cref="StoryPairOptions"/>' defaults, or with <see cref="Quick"/> a base of 30 steps on 300
-    /// stories, a teacher of 40 steps on 400 stories with reflections and a distilled model of 40 steps on 48 samples.
+    /// The pair's recipe: <see cref="StoryPairOptions"/>' defaults, or with <see cref="Quick"/> a base of width 32 and 3
+    /// blocks trained 30 steps on 300 stories, a teacher of 40 steps on 400 stories with reflections and a distilled
+    /// model of 40 steps on 48 samples of at most 48 tokens.
     /// </summary>
     public StoryPairOptions Pair
     {
@@ -50,7 +51,7 @@ public sealed record StoryCrosscoderDemoOptions
             if (!Quick) return pair;
             var baseRecipe = new StoryHostOptions
             {
-                TrainStories = 300, HeldOutStories = 30, ConsistencyPrompts = 30, Layers = 3,
+                TrainStories = 300, HeldOutStories = 30, ConsistencyPrompts = 30, Layers = 3, ModelDim = 32, Heads = 2, Window = 8,
                 Training = new() { Steps = 30, BatchSize = 8, LearningRate = 3e-3, WarmupSteps = 5 },
             };
             return pair with
@@ -62,17 +63,17 @@ public sealed record StoryCrosscoderDemoOptions
         }
     }
 
-    /// <summary>Stories harvested from both models (600, about 55k tokens; 40 when <see cref="Quick"/>).</summary>
-    public int HarvestStories => Quick ? 40 : 600;
+    /// <summary>Stories harvested from both models (600, about 55k tokens; 24 when <see cref="Quick"/>).</summary>
+    public int HarvestStories => Quick ? 24 : 600;
 
-    /// <summary>Training steps of each crosscoder (2000 of 1024 rows, about 37 passes; 100 when <see cref="Quick"/>).</summary>
-    public int Steps => Quick ? 100 : 2000;
+    /// <summary>Training steps of each crosscoder (1200 of 1024 rows, about 22 passes; 100 when <see cref="Quick"/>).</summary>
+    public int Steps => Quick ? 100 : 1200;
 
     /// <summary>Rows per crosscoder step (1024; 256 when <see cref="Quick"/>).</summary>
     public int BatchSize => Quick ? 256 : 1024;
 
-    /// <summary>Stories sampled from the distilled model at each α (48; 8 when <see cref="Quick"/>).</summary>
-    public int SteeringSamples => Quick ? 8 : 48;
+    /// <summary>Stories sampled from the distilled model at each α (32; 8 when <see cref="Quick"/>).</summary>
+    public int SteeringSamples => Quick ? 8 : 32;
 
     /// <summary>Longest steered sample in tokens, prompt included (200; 48 when <see cref="Quick"/>).</summary>
     public int SteeringMaxLength => Quick ? 48 : 200;

@@ -15,7 +15,7 @@ public sealed class StoryCrosscoderDemoTests : IDisposable
     [Fact]
     public void Run_Quick_PairCachedStoresAlignedScoresInRange_AlphaZeroIsUnsteered()
     {
-        var options = new StoryCrosscoderDemoOptions { OutputDirectory = Path.Combine(_root, "out"), CacheFolder = Path.Combine(_root, "cache"), Quick = true };
+        var options = new StoryCrosscoderDemoOptions { OutputDirectory = Path.Combine(_root, "out"), CacheFolder = Path.Combine(_root, "cache"), Quick = true, LatentCount = 64, K = 4 };
         var result = StoryCrosscoderDemo.Run(options);
 
         // The pair: teacher and distilled folders with their ONNX exports, the reflection words added to the vocabulary.
