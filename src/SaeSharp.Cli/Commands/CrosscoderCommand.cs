@@ -42,15 +42,21 @@ internal static class CrosscoderCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object to stdout." };
         var host = new Option<string>("--host") { Description = "modadd: two modular-addition hosts and a distilled student; stories: the story host vs a model distilled from a teacher that learned self-reflections.", DefaultValueFactory = _ => "modadd" };
         host.AcceptOnlyFromAmong("modadd", "stories");
+        var pairSteps = new Option<int?>("--pair-steps") { Description = "stories: fine-tuning steps of the teacher and of the distilled model (default: the recipe's); fewer build a weaker pair sooner, in its own cache entry." };
+        var samples = new Option<int?>("--samples") { Description = "stories: stories sampled from the teacher for the distilled model (default: the recipe's)." };
         var command = new Command("demo", "Diff two modular-addition hosts with different key frequencies (and a distilled student) and score the crosscoders against the truth; or, with --host stories, a base and a distilled story model.");
-        foreach (var option in new Option[] { host, output, force, quick, seedA, seedB, steps, latents, k, l1, hook, noStudent, cache, json })
+        foreach (var option in new Option[] { host, pairSteps, samples, output, force, quick, seedA, seedB, steps, latents, k, l1, hook, noStudent, cache, json })
             command.Options.Add(option);
         command.SetAction((result, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
             bool asJson = result.GetValue(json);
             if (result.GetValue(host) == "stories")
-                return await RunStories(result.GetValue(output) ?? "runs/xc-stories", result.GetValue(force), result.GetValue(quick),
-                    result.GetValue(cache) ?? HostCacheFolder.Default(), asJson, cancellationToken);
+                return await RunStories(new StoryCrosscoderDemoOptions
+                {
+                    OutputDirectory = result.GetValue(output) ?? "runs/xc-stories", CacheFolder = result.GetValue(cache) ?? HostCacheFolder.Default(),
+                    Quick = result.GetValue(quick), PairSteps = result.GetValue(pairSteps), DistillationSamples = result.GetValue(samples),
+                    CrosscoderSteps = result.GetResult(steps) is { Implicit: false } ? result.GetValue(steps) : null,
+                }, result.GetValue(force), asJson, cancellationToken);
             var outDir = result.GetValue(output);
             if (outDir is not null) CommandRunner.EnsureWritable(outDir, result.GetValue(force), "--out folder");
             bool isQuick = result.GetValue(quick);
@@ -95,9 +101,10 @@ internal static class CrosscoderCommand
         return command;
     }
 
-    private static async Task<int> RunStories(string directory, bool force, bool quick, string cache, bool asJson, CancellationToken cancellationToken)
+    private static async Task<int> RunStories(StoryCrosscoderDemoOptions options, bool force, bool asJson, CancellationToken cancellationToken)
     {
-        var options = new StoryCrosscoderDemoOptions { OutputDirectory = directory, CacheFolder = cache, Quick = quick }.Validate();
+        options.Validate();
+        var directory = options.OutputDirectory;
         CommandRunner.EnsureWritable(directory, force, "--out folder");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         StoryCrosscoderDemoResult demo;

@@ -35,6 +35,18 @@ public sealed record StoryCrosscoderDemoOptions
     /// <summary>Steering: multiples of the latent's largest activation on the harvested rows added along its distilled decoder direction (default −2, −1, 0, 1, 2; 0 must give the unsteered rate).</summary>
     public IReadOnlyList<double> SteeringAlphas { get; init; } = [-2, -1, 0, 1, 2];
 
+    /// <summary>
+    /// Fine-tuning steps of the teacher and of the distilled model when not <see cref="Quick"/> (default null: the
+    /// recipe's). Fewer build a weaker pair sooner, in its own cache entry.
+    /// </summary>
+    public int? PairSteps { get; init; }
+
+    /// <summary>Stories sampled from the teacher for the distilled model when not <see cref="Quick"/> (default null: the recipe's).</summary>
+    public int? DistillationSamples { get; init; }
+
+    /// <summary>Training steps of each crosscoder (default null: 1200, or 100 when <see cref="Quick"/>).</summary>
+    public int? CrosscoderSteps { get; init; }
+
     /// <summary>Seed of the crosscoders, the row order, the permutation of the diagnostic and the steering samples (default 0).</summary>
     public long Seed { get; init; }
 
@@ -48,7 +60,12 @@ public sealed record StoryCrosscoderDemoOptions
         get
         {
             var pair = new StoryPairOptions();
-            if (!Quick) return pair;
+            if (!Quick)
+            {
+                if (PairSteps is { } steps)
+                    pair = pair with { TeacherTraining = pair.TeacherTraining with { Steps = steps }, DistillationTraining = pair.DistillationTraining with { Steps = steps } };
+                return DistillationSamples is { } samples ? pair with { DistillationSamples = samples } : pair;
+            }
             var baseRecipe = new StoryHostOptions
             {
                 TrainStories = 300, HeldOutStories = 30, ConsistencyPrompts = 30, Layers = 3, ModelDim = 32, Heads = 2, Window = 8,
@@ -66,8 +83,8 @@ public sealed record StoryCrosscoderDemoOptions
     /// <summary>Stories harvested from both models (600, about 55k tokens; 24 when <see cref="Quick"/>).</summary>
     public int HarvestStories => Quick ? 24 : 600;
 
-    /// <summary>Training steps of each crosscoder (1200 of 1024 rows, about 22 passes; 100 when <see cref="Quick"/>).</summary>
-    public int Steps => Quick ? 100 : 1200;
+    /// <summary>Training steps of each crosscoder: <see cref="CrosscoderSteps"/>, else 1200 of 1024 rows (about 22 passes), 100 when <see cref="Quick"/>.</summary>
+    public int Steps => CrosscoderSteps ?? (Quick ? 100 : 1200);
 
     /// <summary>Rows per crosscoder step (1024; 256 when <see cref="Quick"/>).</summary>
     public int BatchSize => Quick ? 256 : 1024;
@@ -97,6 +114,8 @@ public sealed record StoryCrosscoderDemoOptions
         if (SteeringAlphas.Count == 0 || !SteeringAlphas.Contains(0) || SteeringAlphas.Any(a => !double.IsFinite(a)))
             throw new SaeSharpException("must be finite and include 0 (the unsteered check)", field: "steering_alphas");
         new Crosscoders.CrosscoderConfig { InputDim = 1, LatentCount = LatentCount, K = K }.Validate();
+        if (PairSteps is < 1 || DistillationSamples is < 1 || CrosscoderSteps is < 1)
+            throw new SaeSharpException("pair steps, distillation samples and crosscoder steps must be at least 1", field: PairSteps is < 1 ? "pair_steps" : DistillationSamples is < 1 ? "distillation_samples" : "crosscoder_steps");
         if (!(L1Coefficient > 0)) throw new SaeSharpException($"is {L1Coefficient}; must be positive", field: "l1_coefficient");
         return this;
     }
