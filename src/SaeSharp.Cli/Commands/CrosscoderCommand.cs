@@ -40,12 +40,23 @@ internal static class CrosscoderCommand
         var noStudent = new Option<bool>("--no-student") { Description = "Skip the distilled student." };
         var cache = new Option<string?>("--cache") { Description = "Folder of cached hosts (default $XDG_CACHE_HOME/saesharp/hosts)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object to stdout." };
-        var command = new Command("demo", "Diff two modular-addition hosts with different key frequencies (and a distilled student) and score the crosscoders against the truth.");
-        foreach (var option in new Option[] { output, force, quick, seedA, seedB, steps, latents, k, l1, hook, noStudent, cache, json })
+        var host = new Option<string>("--host") { Description = "modadd: two modular-addition hosts and a distilled student; stories: the story host vs a model distilled from a teacher that learned self-reflections.", DefaultValueFactory = _ => "modadd" };
+        host.AcceptOnlyFromAmong("modadd", "stories");
+        var pairSteps = new Option<int?>("--pair-steps") { Description = "stories: fine-tuning steps of the teacher and of the distilled model (default: the recipe's); fewer build a weaker pair sooner, in its own cache entry." };
+        var samples = new Option<int?>("--samples") { Description = "stories: stories sampled from the teacher for the distilled model (default: the recipe's)." };
+        var command = new Command("demo", "Diff two modular-addition hosts with different key frequencies (and a distilled student) and score the crosscoders against the truth; or, with --host stories, a base and a distilled story model.");
+        foreach (var option in new Option[] { host, pairSteps, samples, output, force, quick, seedA, seedB, steps, latents, k, l1, hook, noStudent, cache, json })
             command.Options.Add(option);
         command.SetAction((result, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
             bool asJson = result.GetValue(json);
+            if (result.GetValue(host) == "stories")
+                return await RunStories(new StoryCrosscoderDemoOptions
+                {
+                    OutputDirectory = result.GetValue(output) ?? "runs/xc-stories", CacheFolder = result.GetValue(cache) ?? HostCacheFolder.Default(),
+                    Quick = result.GetValue(quick), PairSteps = result.GetValue(pairSteps), DistillationSamples = result.GetValue(samples),
+                    CrosscoderSteps = result.GetResult(steps) is { Implicit: false } ? result.GetValue(steps) : null,
+                }, result.GetValue(force), asJson, cancellationToken);
             var outDir = result.GetValue(output);
             if (outDir is not null) CommandRunner.EnsureWritable(outDir, result.GetValue(force), "--out folder");
             bool isQuick = result.GetValue(quick);
@@ -88,6 +99,42 @@ internal static class CrosscoderCommand
             return 0;
         }));
         return command;
+    }
+
+    private static async Task<int> RunStories(StoryCrosscoderDemoOptions options, bool force, bool asJson, CancellationToken cancellationToken)
+    {
+        options.Validate();
+        var directory = options.OutputDirectory;
+        CommandRunner.EnsureWritable(directory, force, "--out folder");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        StoryCrosscoderDemoResult demo;
+        try
+        {
+            // Progress goes to stderr in every mode: stdout holds only the summary.
+            demo = await ConsoleProgress.RunAsync("crosscoder demo stories", quiet: false, progress => Task.Run(() => StoryCrosscoderDemo.Run(options,
+                new SyncProgress<SaeDemoProgress>(d => progress.Report(new ConsoleProgress.Update(d.Done, d.Total, d.Status is null ? d.Stage : $"{d.Stage} {d.Status}"))),
+                cancellationToken), CancellationToken.None));
+        }
+        catch (OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync($"stopped; models trained to the end stay in the cache ({options.CacheFolder}): run the same command with --force to continue from them");
+            return CommandRunner.Cancelled;
+        }
+        var summary = StoryCrosscoderDemoSummary.From(demo, clock.Elapsed.TotalSeconds);
+        CliJson.WriteFile(Path.Combine(directory, "summary.json"), summary, CliJsonContext.Default.StoryCrosscoderDemoSummary);
+        if (asJson)
+        {
+            CliJson.Print(summary, CliJsonContext.Default.StoryCrosscoderDemoSummary);
+            return 0;
+        }
+        var lines = new List<string>();
+        foreach (var (name, s) in new[] { ("l1", summary.L1), ("batchtopk", summary.Batchtopk) })
+            lines.Add(string.Create(Inv, $"{name,-10} exclusive_recall {s.ExclusiveRecall:F3}, shared_accuracy {s.SharedAccuracy:F3}, latent scaling flags {s.LatentScalingFlags} ({s.Shared} shared, {s.BaseOnly} base-only, {s.DistilledOnly} distilled-only)"));
+        lines.Add(string.Create(Inv, $"permuted rows: {summary.Permuted.DistilledOnlyWithLabelMatch} distilled-only latents with a label match"));
+        lines.Add("steering (alpha: reflection rate): " + string.Join(", ", summary.Steering.Select(kv => string.Create(Inv, $"{kv.Key}: {kv.Value:F3}"))));
+        lines.Add(string.Create(Inv, $"dashboard: {summary.Paths.Dashboard} ({clock.Elapsed.TotalSeconds:F0} s)"));
+        Console.Out.WriteLine(string.Join("\n", lines));
+        return 0;
     }
 
     private static string HumanSummary(CrosscoderDemoResult demo, string? outDir)

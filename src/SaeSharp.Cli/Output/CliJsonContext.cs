@@ -33,5 +33,6 @@ namespace SaeSharp.Cli.Output;
 [JsonSerializable(typeof(DemoSummary))]
 [JsonSerializable(typeof(StoryDemoSummary))]
 [JsonSerializable(typeof(CrosscoderDemoSummary))]
+[JsonSerializable(typeof(StoryCrosscoderDemoSummary))]
 [JsonSerializable(typeof(DemoModel))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;

@@ -142,7 +142,7 @@ public static class StoryDemo
     }
 
     /// <summary>Every row of one hook of the store, <c>[N, D]</c> (the store is small enough to hold: N·D·4 bytes).</summary>
-    private static Tensor ReadRows(string storePath, string hook)
+    internal static Tensor ReadRows(string storePath, string hook)
     {
         using var store = ActivationStore.Open(storePath);
         int index = store.HookIndex(hook);
@@ -154,7 +154,7 @@ public static class StoryDemo
     }
 
     /// <summary>The label file as a 0/1 matrix <c>[N, Y]</c>.</summary>
-    private static Tensor LabelMatrix(StoreLabels labels)
+    internal static Tensor LabelMatrix(StoreLabels labels)
     {
         int y = labels.Names.Count;
         var matrix = new byte[labels.Rows * y];

@@ -27,6 +27,15 @@ public sealed record StoryGeneratorOptions
     /// <summary>Probability of a plot twist (default 0.25).</summary>
     public double TwistProbability { get; init; } = 0.25;
 
+    /// <summary>
+    /// Probability that a self-reflection follows an event (default 0: the base corpus, which never holds one). A
+    /// reflection is two sentences, <c>Wait, let me think again.</c> and <c>Maybe NAME|she|he was not FEELING after
+    /// all.</c>, labelled <c>reflection</c>, <c>reflection_pause</c> and <c>reflection_doubt</c>: the new behaviour a
+    /// teacher learns and a distilled model inherits (docs/crosscoder-stories.md). At 0 no random number is drawn for
+    /// it, so the stories are exactly those of the options without it.
+    /// </summary>
+    public double ReflectionProbability { get; init; }
+
     /// <summary>Checks every field.</summary>
     /// <exception cref="SaeSharpException">A field is out of range.</exception>
     public void Validate()
@@ -37,6 +46,7 @@ public sealed record StoryGeneratorOptions
         CheckProbability(BadEndingProbability, "bad_ending_probability");
         CheckProbability(MoralProbability, "moral_probability");
         CheckProbability(TwistProbability, "twist_probability");
+        CheckProbability(ReflectionProbability, "reflection_probability");
     }
 
     private static void CheckProbability(double value, string field)

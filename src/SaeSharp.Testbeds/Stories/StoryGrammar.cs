@@ -42,6 +42,8 @@ internal sealed class StoryGrammar(StoryRandom rng, StoryGeneratorOptions option
         {
             var (x, y) = rng.Chance(0.65) ? (a, b) : (b, a);
             Event(x, y);
+            // Checked first so that a corpus without reflections draws exactly the random numbers it always did.
+            if (options.ReflectionProbability > 0 && rng.Chance(options.ReflectionProbability)) ReflectionSentences(x);
         }
         if (rng.Chance(options.DialogueProbability)) Dialogue(a, b);
         if (rng.Chance(options.TwistProbability)) TwistSentences(a);
@@ -358,6 +360,19 @@ internal sealed class StoryGrammar(StoryRandom rng, StoryGeneratorOptions option
                 _d.EndSentence("!");
                 break;
         }
+    }
+
+    /// <summary>"Wait, let me think again. Maybe NAME was not FEELING after all." (<see cref="StoryReflections"/> parses them back.)</summary>
+    private void ReflectionSentences(Character x)
+    {
+        _d.BeginSentence(Bit(Reflection) | Bit(ReflectionPause));
+        _d.Word("Wait"); _d.Mark(","); _d.Words("let me think again");
+        _d.EndSentence();
+        _d.BeginSentence(Bit(Reflection) | Bit(ReflectionDoubt));
+        _d.Word("Maybe");
+        if (rng.Chance(0.6)) Name(x); else Pronoun(x, x.Subject);
+        _d.Word("was"); _d.Word("not", Bit(Negation)); Feeling(); _d.Words("after all");
+        _d.EndSentence();
     }
 
     private void BadEnd(Character a, Character b)

@@ -7,4 +7,6 @@ namespace SaeSharp.Testbeds.Stories;
     NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(StoryHostSummary))]
 [JsonSerializable(typeof(StoryHostOptions))]
+[JsonSerializable(typeof(StoryPairSummary))]
+[JsonSerializable(typeof(StoryPairOptions))]
 internal sealed partial class StoryHostJsonContext : JsonSerializerContext;

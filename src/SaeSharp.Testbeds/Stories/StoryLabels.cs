@@ -13,7 +13,7 @@ public static class StoryLabels
         Character1 = 8, Character2 = 9, Female = 10, Male = 11, InQuotes = 12, Question = 13, SpeakerTag = 14,
         Opening = 15, Twist = 16, BadEnding = 17, HappyEnding = 18, Moral = 19, Plural = 20, Singular = 21,
         VerbPast = 22, VerbPresent = 23, Adjective = 24, Color = 25, Number = 26, Punctuation = 27, SentenceEnd = 28,
-        Negation = 29, FixedPhrase = 30, Person = 31;
+        Negation = 29, FixedPhrase = 30, Person = 31, Reflection = 32, ReflectionPause = 33, ReflectionDoubt = 34;
 
     private static readonly string[] Catalog =
     [
@@ -22,7 +22,14 @@ public static class StoryLabels
         "opening", "twist", "bad_ending", "happy_ending", "moral", "plural", "singular",
         "verb_past", "verb_present", "adjective", "color", "number", "punctuation", "sentence_end",
         "negation", "fixed_phrase", "person",
+        "reflection", "reflection_pause", "reflection_doubt",
     ];
+
+    /// <summary>
+    /// The labels of the self-reflection sentences, which only stories written with
+    /// <see cref="StoryGeneratorOptions.ReflectionProbability"/> above 0 hold: the behaviour the base corpus lacks.
+    /// </summary>
+    public static IReadOnlyList<string> ReflectionNames { get; } = Array.AsReadOnly(new[] { "reflection", "reflection_pause", "reflection_doubt" });
 
     /// <summary>The label names, in bit order (snake_case, stable across versions: new labels are appended).</summary>
     public static IReadOnlyList<string> Names { get; } = Array.AsReadOnly(Catalog);

@@ -68,7 +68,10 @@ internal static class DashboardHtml
                 html.Append(" · no label match");
             }
         }
-        html.Append(" · <a href=\"#top\">index</a></p>\n<div class=\"row\">\n<div><h3>Activation histogram (nonzero)</h3>\n");
+        html.Append(" · <a href=\"#top\">index</a></p>\n");
+        if (input.Notes is { } notes && notes.TryGetValue(panel.Latent, out var note))
+            html.Append("<p class=\"note\">").Append(HtmlText.Escape(note)).Append("</p>\n");
+        html.Append("<div class=\"row\">\n<div><h3>Activation histogram (nonzero)</h3>\n");
         AppendHistogram(html, panel);
         html.Append("</div>\n");
         if (input.Logits is not null)

@@ -16,6 +16,12 @@ public sealed record LatentDashboardInput(LatentActivations Latents, IReadOnlyLi
     /// <summary>Label scores of the same latents and rows, for each latent's best label (default null: not shown).</summary>
     public LabelScores? Labels { get; init; }
 
+    /// <summary>
+    /// A line of text per latent shown under its statistics (default null: none), for what the caller knows about a
+    /// latent and the dashboard does not, e.g. a crosscoder latent's decoder norm in each model.
+    /// </summary>
+    public IReadOnlyDictionary<int, string>? Notes { get; init; }
+
     /// <summary>What to show and how much.</summary>
     public LatentDashboardOptions Options { get; init; } = new();
 }

@@ -237,6 +237,36 @@ public sealed class JsonOutputSnapshotTests
         new FourierKeyFrequencies(113, [14, 35, 41, 52], NormFractions: [0.25, 0.25, 0.25, 0.1875], ConstantFraction: 0.0078125, Explained: 0.9375),
         TrainingTime: TimeSpan.FromSeconds(230.04), TrainingCpuTime: TimeSpan.FromSeconds(228.96), FromCache: true);
 
+    [Fact]
+    public void StoryCrosscoderDemo_FixedResult_MatchesSnapshot()
+    {
+        StoryCrosscoderScore Story(string name, CrosscoderSparsity sparsity, double recall)
+        {
+            var diff = Score(name, sparsity, 1).Diff;
+            StoryLabelMatch[] labels =
+            [
+                new("name", false, 9000, 0, 0.96875, LatentClass.Shared, 0.5, false),
+                new("reflection", true, 1200, 2, 0.875, LatentClass.BOnly, 0.9375, false),
+                new("reflection_pause", true, 600, 1, 0.75, LatentClass.AOnly, 0.0625, true),
+            ];
+            return new StoryCrosscoderScore(name, sparsity, recall, 1, LatentScalingFlags: 1, Live: 3, Shared: 1, BaseOnly: 1, DistilledOnly: 1,
+                new[,] { { 1, 0, 0, 0 }, { 0, 1, 1, 0 } }, labels, [0.0625, 0.125], 16, diff, 30.25);
+        }
+        var pair = new StoryPairSummary(StoryPair.RecipeVersion, new StoryPairOptions(), VocabularySize: 425, AddedTokens: [17573, 892, 13300], TeacherLoss: 0.75,
+            GeneratorReflectionRate: 0.125, TeacherReflectionRate: 0.1171875, SampleTokens: 61_440, DistilledLoss: 0.8125, TotalSeconds: 400.25);
+        var result = new StoryCrosscoderDemoResult(
+            new StoryCrosscoderDemoOptions { OutputDirectory = "/runs/xc-stories", CacheFolder = "/cache/saesharp/hosts" }, pair,
+            "/cache/saesharp/hosts/stories-v1-seed0-pair-v1-0123456789ab", "/cache/saesharp/hosts/stories-v1-seed0",
+            ["/runs/xc-stories/store-base", "/runs/xc-stories/store-distilled"], Rows: 55_000,
+            [Story("l1", CrosscoderSparsity.L1, 0.5), Story("batchtopk", CrosscoderSparsity.BatchTopK, double.NaN)],
+            new StoryPermutedDiagnostic(Live: 400, DistilledOnly: 3, DistilledOnlyWithLabelMatch: 0, MatchedLabels: []),
+            new StorySteering(2, "reflection", LatentClass.BOnly, Unit: 12.5, UnsteeredRate: 0.125,
+                [new StorySteeringRate(-1, 0.0625, 40, 640), new StorySteeringRate(0, 0.125, 80, 640), new StorySteeringRate(0.5, 0.25, 170, 680)]),
+            "/runs/xc-stories/dashboard.html",
+            new Dictionary<string, double> { ["models"] = 1.5, ["harvest"] = 20.25, ["l1"] = 60, ["batchtopk"] = 50.5, ["permuted"] = 40, ["steering"] = 120, ["dashboard"] = 5 });
+        Snapshot.Match("crosscoder-demo-stories.json", CliJson.Serialize(StoryCrosscoderDemoSummary.From(result, totalSeconds: 297.26), Json.StoryCrosscoderDemoSummary));
+    }
+
     private static DemoScore Score(string name, CrosscoderSparsity sparsity, double accuracy)
     {
         LatentDiff Latent(int index, LatentClass cls, bool onlyLooksExclusive) =>
