@@ -70,10 +70,11 @@ public sealed class HelixFitTests
     {
         using var scope = NewDisposeScope();
         var a = Enumerable.Range(0, 60).Select(i => (double)i).ToArray();
-        var xND = HelixModel.Basis(tensor(a, ScalarType.Float64), [2.0, 10.0], includeLinear: true).matmul(ones([7, 3], ScalarType.Float64));
+        var xND = HelixModel.Basis(tensor(a, ScalarType.Float64), [2.0, 10.0], includeLinear: true).matmul(ones([6, 3], ScalarType.Float64));
         var result = HelixFit.Fit(xND, a, [2.0, 10.0], new HelixFitOptions { RandomPeriodTrials = 2 });
-        Assert.Equal(7, result.BasisSize);
-        Assert.Equal(6, result.BasisRank); // sin(πa) = 0 on integers
+        Assert.Equal(6, result.BasisSize);
+        Assert.Equal(5, result.BasisRank); // sin(πa) = 0 on integers
+        Assert.Equal(4, result.PcaComponents);
         Assert.InRange(result.R2Helix, 1 - 1e-9, 1 + 1e-9);
     }
 
