@@ -87,7 +87,8 @@ public static class ModAddHelix
         var last = HostHooks.ResidPost(model.Config.LayerCount - 1);
         bool harmonic = host.Config.Loss == ModAddLoss.Harmonic;
         Tensor? finalNTD = null;
-        Tensor Last(Tensor x) => finalNTD = x;
+        // Kept past the forward pass's own dispose scope, as HostHooks.Capture keeps its tensors.
+        Tensor Last(Tensor x) => finalNTD = x.MoveToOuterDisposeScope();
         if (replace is not null && hook == last) hooks.Replace(hook, x => Last(replace(x)));
         else
         {
