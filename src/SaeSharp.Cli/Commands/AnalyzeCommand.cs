@@ -17,6 +17,7 @@ internal static class AnalyzeCommand
         var command = new Command("analyze", "Analyses of a saved SAE: dark matter (Engels et al.) and sparse probing (Kantamneni et al.).");
         command.Subcommands.Add(DarkMatterCommand());
         command.Subcommands.Add(ProbeCommand());
+        command.Subcommands.Add(AnalyzeHelixCommand.Create());
         return command;
     }
 

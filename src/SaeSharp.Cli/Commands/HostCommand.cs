@@ -30,16 +30,22 @@ internal static class HostCommand
         var maxSteps = new Option<int>("--max-steps") { Description = "Hard limit on optimiser steps.", DefaultValueFactory = _ => defaults.MaxSteps };
         var outDir = new Option<string?>("--out") { Description = "Folder for the trained host (default: $XDG_CACHE_HOME/saesharp/hosts/modadd-p{P}-seed{S}); reused when it holds this run." };
         var retrain = new Option<bool>("--retrain") { Description = "Train even when the folder already holds this run." };
+        var loss = new Option<string>("--loss") { Description = "Training loss: cross-entropy, or harmonic (distance-based HarMax, Baek et al. 2025).", DefaultValueFactory = _ => ModAddLossNames.Name(defaults.Loss) };
+        var exponent = new Option<double?>("--harmonic-exponent") { Description = "The harmonic loss's exponent n, p_i ∝ d_i^(-n) (default: the model width, 128)." };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice, the core count)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object to stdout." };
         var command = new Command("train-modadd", "Train (or load from cache) the grokking modular-addition host: a b = → (a+b) mod p.");
-        foreach (var option in new Option[] { seed, p, trainFraction, maxSteps, outDir, retrain, threads, json })
+        foreach (var option in new Option[] { seed, p, trainFraction, maxSteps, loss, exponent, outDir, retrain, threads, json })
             command.Options.Add(option);
 
         command.SetAction((result, cancellationToken) => CommandRunner.RunAsync(async () =>
         {
+            var lossKind = ModAddLossNames.Parse(result.GetValue(loss)!, "--loss");
+            var harmonicExponent = result.GetValue(exponent);
+            if (harmonicExponent is not null && lossKind != ModAddLoss.Harmonic)
+                throw new SaeSharpException("applies only with --loss harmonic", field: "--harmonic-exponent");
             var config = new ModAddConfig(P: result.GetValue(p), Seed: result.GetValue(seed),
-                TrainFraction: result.GetValue(trainFraction), MaxSteps: result.GetValue(maxSteps)).Validate();
+                TrainFraction: result.GetValue(trainFraction), MaxSteps: result.GetValue(maxSteps), Loss: lossKind, HarmonicExponent: harmonicExponent).Validate();
             if (result.GetValue(threads) is > 0 and var threadCount)
                 TorchSharp.torch.set_num_threads(threadCount);
             var folder = result.GetValue(outDir) ?? ModAddCache.EntryFolder(HostCacheFolder.Default(), config);
@@ -56,7 +62,7 @@ internal static class HostCommand
             {
                 var inv = CultureInfo.InvariantCulture;
                 Console.Out.WriteLine(string.Create(inv,
-                    $"modular addition p={config.P} seed={config.Seed}: train acc {trained.TrainAccuracy:P2}, test acc {trained.TestAccuracy:P2} after {trained.Steps} steps " +
+                    $"modular addition p={config.P} seed={config.Seed} loss={ModAddLossNames.Name(config.Loss)}: train acc {trained.TrainAccuracy:P2}, test acc {trained.TestAccuracy:P2} after {trained.Steps} steps " +
                     $"(memorized at {trained.StepsToMemorize?.ToString(inv) ?? "-"}, generalized at {trained.StepsToGeneralize?.ToString(inv) ?? "-"}; " +
                     $"{trained.TrainingTime.TotalSeconds:F0} s{(trained.FromCache ? ", from cache" : "")})"));
                 Console.Out.WriteLine(string.Create(inv,

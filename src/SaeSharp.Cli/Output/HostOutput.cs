@@ -1,10 +1,12 @@
 using System.Text.Json.Serialization;
+using SaeSharp.Cli.Internals;
 using SaeSharp.Testbeds.ModularAddition;
 
 namespace SaeSharp.Cli.Output;
 
 /// <summary><c>saesharp host train-modadd --json</c>: a <see cref="ModAddResult"/> in brief.</summary>
 /// <remarks>
+/// <para><see cref="Loss"/>: The training loss, <c>cross-entropy</c> or <c>harmonic</c>.</para>
 /// <para><see cref="StepsToMemorize"/>: Step by which the host memorised its training pairs; null when it did not.</para>
 /// <para><see cref="StepsToGeneralize"/>: Step by which it generalised (test accuracy above 99%); null when it did not.</para>
 /// <para><see cref="KeyFrequencyNormFraction"/>: Share of the embedding's squared norm in the key frequencies.</para>
@@ -12,7 +14,7 @@ namespace SaeSharp.Cli.Output;
 /// <para><see cref="ModelDir"/>: The host folder, absolute.</para>
 /// </remarks>
 internal sealed record HostTrainOutput(
-    int P, long Seed, double TrainFraction,
+    int P, long Seed, double TrainFraction, string Loss,
     [property: JsonPropertyName("train_acc")] double TrainAccuracy,
     [property: JsonPropertyName("test_acc")] double TestAccuracy,
     int Steps,
@@ -22,7 +24,7 @@ internal sealed record HostTrainOutput(
     double TrainingSeconds, double TrainingCpuSeconds, bool FromCache, string ModelDir)
 {
     public static HostTrainOutput From(ModAddResult r, string modelDir) => new(
-        r.Config.P, r.Config.Seed, r.Config.TrainFraction, r.TrainAccuracy, r.TestAccuracy, r.Steps, r.StepsToMemorize, r.StepsToGeneralize,
+        r.Config.P, r.Config.Seed, r.Config.TrainFraction, ModAddLossNames.Name(r.Config.Loss), r.TrainAccuracy, r.TestAccuracy, r.Steps, r.StepsToMemorize, r.StepsToGeneralize,
         r.KeyFrequencies.Frequencies, r.KeyFrequencies.Explained,
         Math.Round(r.TrainingTime.TotalSeconds, 1), Math.Round(r.TrainingCpuTime.TotalSeconds, 1), r.FromCache, modelDir);
 }

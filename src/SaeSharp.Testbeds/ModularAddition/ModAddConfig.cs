@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using SaeSharp.Hosts;
 
 namespace SaeSharp.Testbeds.ModularAddition;
@@ -27,6 +28,10 @@ namespace SaeSharp.Testbeds.ModularAddition;
 /// <param name="StopKeyFrequencyFraction">... and the embedding's key frequencies (at most 8) explain at least this
 /// share of its squared norm: weight decay has cleaned up what memorisation left (0 to stop on accuracy alone).</param>
 /// <param name="SnapshotInterval">Steps between weight snapshots for the progress measures (restricted/excluded loss); 0 for none.</param>
+/// <param name="Loss">The training loss: cross-entropy (default) or the harmonic loss. Left out of the JSON when it is the
+/// default, so that cross-entropy hosts keep their cache entries and checkpoints.</param>
+/// <param name="HarmonicExponent">The harmonic loss's exponent n (p_i ∝ d_i^(−n)); null for the model width D, the choice
+/// of the harmonic-loss paper's toy runs. Only with <see cref="ModAddLoss.Harmonic"/>.</param>
 public sealed record ModAddConfig(
     int P = 113,
     long Seed = 0,
@@ -41,7 +46,9 @@ public sealed record ModAddConfig(
     double StopTestAccuracy = 0.999,
     int StopAfterEvals = 10,
     double StopKeyFrequencyFraction = 0.9,
-    int SnapshotInterval = 500)
+    int SnapshotInterval = 500,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] ModAddLoss Loss = ModAddLoss.CrossEntropy,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? HarmonicExponent = null)
 {
     /// <summary>Checks every field.</summary>
     /// <exception cref="SaeSharpException">A field is out of range; the message names it, its value and the allowed range.</exception>
@@ -66,11 +73,19 @@ public sealed record ModAddConfig(
         if (!(StopKeyFrequencyFraction >= 0 && StopKeyFrequencyFraction <= 1))
             throw new SaeSharpException($"is {StopKeyFrequencyFraction}; must lie in [0, 1]", field: nameof(StopKeyFrequencyFraction));
         if (SnapshotInterval < 0) throw new SaeSharpException($"is {SnapshotInterval}; must be ≥ 0", field: nameof(SnapshotInterval));
+        if (!Enum.IsDefined(Loss))
+            throw new SaeSharpException($"is {(int)Loss}; must be one of {string.Join(", ", Enum.GetNames<ModAddLoss>())}", field: nameof(Loss));
+        if (HarmonicExponent is { } n && (Loss != ModAddLoss.Harmonic || !(n > 0) || double.IsInfinity(n)))
+            throw new SaeSharpException($"is {n}; must be positive and finite, and set only with the harmonic loss", field: nameof(HarmonicExponent));
         return this;
     }
 
     /// <summary>The host architecture this task trains (<see cref="HostConfig.ModularAddition"/> of <see cref="P"/>).</summary>
     public HostConfig Host => HostConfig.ModularAddition(P);
+
+    /// <summary>The harmonic exponent n in effect: <see cref="HarmonicExponent"/>, or the model width D when it is null.</summary>
+    /// <remarks>A method, not a property, so that it stays out of the JSON (and the cache key).</remarks>
+    public double HarmonicExponentInEffect() => HarmonicExponent ?? Host.ModelDim;
 
     private static bool IsPrime(int n)
     {

@@ -8,7 +8,7 @@ namespace SaeSharp.Testbeds.ModularAddition;
 
 /// <summary>
 /// Trains the modular-addition host until it groks: full-batch AdamW on the training pairs, cross-entropy on
-/// the logits at the <c>=</c> position over the p answers, stopping once test accuracy has stayed above
+/// the logits at the <c>=</c> position over the p answers (or the harmonic loss, <see cref="ModAddConfig.Loss"/>), stopping once test accuracy has stayed above
 /// <see cref="ModAddConfig.StopTestAccuracy"/> for <see cref="ModAddConfig.StopAfterEvals"/> evaluations and the
 /// embedding has become sparse in the Fourier basis (<see cref="ModAddConfig.StopKeyFrequencyFraction"/>).
 /// Deterministic given the seed (on a fixed thread count: libtorch's reductions depend on it).
@@ -73,21 +73,22 @@ public static class ModAddTrainer
                 double lr = config.WarmupSteps > 0 ? config.LearningRate * Math.Min((step + 1.0) / config.WarmupSteps, 1.0) : config.LearningRate;
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
 
-                var logitsNC = model.ForwardLastPosition(trainInputs);
+                var logitsNC = Logits(model, config, trainInputs);
                 var loss = nn.functional.cross_entropy(logitsNC, trainLabels);
                 optimizer.zero_grad();
                 loss.backward();
                 optimizer.step();
                 step++;
 
-                bool snapshot = config.SnapshotInterval > 0 && step % config.SnapshotInterval == 0;
+                // The progress measures read the linear logits' Fourier structure, which a harmonic head does not have.
+                bool snapshot = config.SnapshotInterval > 0 && step % config.SnapshotInterval == 0 && config.Loss == ModAddLoss.CrossEntropy;
                 if (step % config.EvalInterval != 0 && !snapshot && step != config.MaxSteps) continue;
 
                 double trainLoss = loss.item<float>();
                 if (!double.IsFinite(trainLoss))
                     throw new SaeSharpException($"training loss became {trainLoss} at step {step}", field: "loss");
                 double trainAccuracy = Accuracy(logitsNC, trainLabels);
-                var (testLoss, testAccuracy) = Evaluate(model, testInputs, testLabels);
+                var (testLoss, testAccuracy) = Evaluate(model, config, testInputs, testLabels);
                 double keyFraction = KeyFrequenciesOf(model).Explained;
                 var entry = new ModAddLogEntry(step, trainLoss, trainAccuracy, testLoss, testAccuracy, keyFraction);
                 log.Add(entry);
@@ -97,8 +98,8 @@ public static class ModAddTrainer
                 stopped = aboveThreshold >= config.StopAfterEvals && keyFraction >= config.StopKeyFrequencyFraction;
             }
 
-            var (finalTrainLoss, finalTrainAccuracy) = Evaluate(model, trainInputs, trainLabels);
-            var (_, finalTestAccuracy) = Evaluate(model, testInputs, testLabels);
+            var (finalTrainLoss, finalTrainAccuracy) = Evaluate(model, config, trainInputs, trainLabels);
+            var (_, finalTestAccuracy) = Evaluate(model, config, testInputs, testLabels);
             var keyFrequencies = KeyFrequenciesOf(model);
             log = AddProgressMeasures(config, log, snapshots, keyFrequencies, inputs, labels, trainIndex);
             stopwatch.Stop();
@@ -121,16 +122,39 @@ public static class ModAddTrainer
         return Fourier.KeyFrequencies(numbers);
     }
 
+    /// <summary>
+    /// The logits at the <c>=</c> position <c>[N, p]</c> that <paramref name="config"/>'s loss reads: the host's own
+    /// (cross-entropy), or the HarMax logits of its final representation against the unembedding rows (harmonic), whose
+    /// argmax is the nearest class vector. Differentiable.
+    /// </summary>
+    public static Tensor Logits(HostTransformer model, ModAddConfig config, Tensor inputsN3) => config.Loss switch
+    {
+        ModAddLoss.CrossEntropy => model.ForwardLastPosition(inputsN3),
+        ModAddLoss.Harmonic => HarmonicLogits(model, config, inputsN3),
+        _ => throw new SaeSharpException($"is {config.Loss}; unknown loss", field: nameof(ModAddConfig.Loss)),
+    };
+
+    private static Tensor HarmonicLogits(HostTransformer model, ModAddConfig config, Tensor inputsN3)
+    {
+        using var hiddenND = model.ForwardLastPositionHidden(inputsN3);
+        return HarmonicLoss.Logits(hiddenND, model.UnembeddingWeight, config.HarmonicExponentInEffect());
+    }
+
     /// <summary>Mean loss and accuracy of the logits at the <c>=</c> position (no gradient).</summary>
-    internal static (double Loss, double Accuracy) Evaluate(HostTransformer model, Tensor inputsN3, Tensor labelsN)
+    internal static (double Loss, double Accuracy) Evaluate(HostTransformer model, Tensor inputsN3, Tensor labelsN) =>
+        Evaluate(model, new ModAddConfig(P: model.Config.OutputSize), inputsN3, labelsN);
+
+    /// <summary>Mean loss and accuracy of the logits <paramref name="config"/>'s loss reads at the <c>=</c> position (no gradient).</summary>
+    internal static (double Loss, double Accuracy) Evaluate(HostTransformer model, ModAddConfig config, Tensor inputsN3, Tensor labelsN)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var logitsNC = model.ForwardLastPosition(inputsN3);
+        var logitsNC = Logits(model, config, inputsN3);
         return (nn.functional.cross_entropy(logitsNC, labelsN).item<float>(), Accuracy(logitsNC, labelsN));
     }
 
-    private static double Accuracy(Tensor logitsNC, Tensor labelsN)
+    /// <summary>The share of rows whose largest logit is the label: logits <c>[N, C]</c>, labels <c>[N]</c>.</summary>
+    public static double Accuracy(Tensor logitsNC, Tensor labelsN)
     {
         using var scope = NewDisposeScope();
         return logitsNC.argmax(1).eq(labelsN).to_type(ScalarType.Float64).mean().item<double>();

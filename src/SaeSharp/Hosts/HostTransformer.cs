@@ -127,17 +127,39 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
     {
         CheckInput(inputIdsBT);
         using var scope = NewDisposeScope();
-        long t = inputIdsBT.shape[1];
-        if (_layers.Length == 1 && Config.VocabSize < inputIdsBT.shape[0])
-            return TabulatedSingleLayerLastPosition(inputIdsBT).MoveToOuterDisposeScope();
-        var xBTD = Embed(inputIdsBT);
-        for (int i = 0; i < _layers.Length; i++)
-            xBTD = Block(_layers[i], xBTD, queryStart: i == _layers.Length - 1 ? t - 1 : 0);
-        return Unembed(xBTD).select(1, 0).MoveToOuterDisposeScope();
+        return nn.functional.linear(FinalHiddenLastPosition(inputIdsBT), UnembeddingWeight).MoveToOuterDisposeScope();
     }
 
     /// <summary>
-    /// The last-position logits of a one-layer model when the batch is larger than the vocabulary: the block's
+    /// What the unembedding reads at the last position, <c>[B, D]</c>: the residual stream after the last block, through
+    /// the final LayerNorm when the model has one; <see cref="ForwardLastPosition"/> is this times
+    /// <see cref="UnembeddingWeight"/>ᵀ. For losses that use the final representation other than through a dot product
+    /// (a distance-based head such as the harmonic loss). Differentiable, on the same fast path.
+    /// </summary>
+    /// <exception cref="SaeSharpException">The ids have the wrong type, shape or range.</exception>
+    public Tensor ForwardLastPositionHidden(Tensor inputIdsBT)
+    {
+        CheckInput(inputIdsBT);
+        using var scope = NewDisposeScope();
+        return FinalHiddenLastPosition(inputIdsBT).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The unembedding <c>[OutputSize, D]</c>, the live parameter: <c>lm_head</c>, or <c>wte</c> when tied.</summary>
+    public Tensor UnembeddingWeight => _lmHead ?? _wte;
+
+    private Tensor FinalHiddenLastPosition(Tensor inputIdsBT)
+    {
+        long t = inputIdsBT.shape[1];
+        if (_layers.Length == 1 && Config.VocabSize < inputIdsBT.shape[0])
+            return FinalNorm(TabulatedSingleLayerLastPosition(inputIdsBT));
+        var xBTD = Embed(inputIdsBT);
+        for (int i = 0; i < _layers.Length; i++)
+            xBTD = Block(_layers[i], xBTD, queryStart: i == _layers.Length - 1 ? t - 1 : 0);
+        return FinalNorm(xBTD.select(1, 0));
+    }
+
+    /// <summary>
+    /// The last-position residual after the block of a one-layer model when the batch is larger than the vocabulary: the block's
     /// input at (position, token) takes only V·T distinct values, so q/k/v are computed once per table row and
     /// gathered, leaving the MLP on B rows as the only batch-sized matrix work. Same function as the plain path.
     /// </summary>
@@ -166,8 +188,7 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
         var mlpIn = Config.UseLayerNorm ? LayerNorm(midBD, layer.Ln2Weight!, layer.Ln2Bias!) : midBD;
         var hidden = nn.functional.linear(mlpIn, layer.FcWeight!, layer.FcBias);
         hidden = Config.Activation == HostActivation.Relu ? nn.functional.relu(hidden) : GeluNew(hidden);
-        var outBD = midBD.add(nn.functional.linear(hidden, layer.ProjWeight!, layer.ProjBias), HeldScalars.One);
-        return Unembed(outBD);
+        return midBD.add(nn.functional.linear(hidden, layer.ProjWeight!, layer.ProjBias), HeldScalars.One);
     }
 
     /// <summary>Copies weights given by Hugging Face name into this model; every parameter must be present with its exact shape.</summary>
@@ -328,11 +349,9 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
             .add(_wpe.narrow(0, 0, t), HeldScalars.One);
     }
 
-    private Tensor Unembed(Tensor xBTD)
-    {
-        var normed = Config.UseLayerNorm ? LayerNorm(xBTD, _lnFWeight!, _lnFBias!) : xBTD;
-        return nn.functional.linear(normed, _lmHead ?? _wte);
-    }
+    private Tensor Unembed(Tensor xBTD) => nn.functional.linear(FinalNorm(xBTD), UnembeddingWeight);
+
+    private Tensor FinalNorm(Tensor x) => Config.UseLayerNorm ? LayerNorm(x, _lnFWeight!, _lnFBias!) : x;
 
     private Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias) =>
         nn.functional.layer_norm(x, [Config.ModelDim], weight, bias, Config.LayerNormEps);

@@ -66,6 +66,23 @@ public sealed class JsonOutputSnapshotTests
         ]), Json.ProbeOutput));
 
     [Fact]
+    public void AnalyzeHelix_FixedResult_MatchesSnapshot()
+    {
+        double[] periods = [113.0 / 5, 113.0 / 9];
+        var model = new HelixModel(periods, includeLinear: true, inputDim: 1, [0.5, 0.25, 1, 0, 0, 1]);
+        HelixFitResult Fit(double r2) => new(FitRows: 10170, ScoreRows: 2599, FitNumbers: 90, ScoreNumbers: 23, periods, BasisSize: 6, BasisRank: 6,
+            R2Helix: r2, R2WithoutLinear: r2 - 0.00390625, R2LinearOnly: -0.0625, PcaComponents: 5, R2PcaSameParams: 0.875,
+            R2RandomPeriods: -0.125, RandomPeriodR2s: [-0.25, 0], model, model);
+        var helix = new ModAddHelixResult("resid_pre.0", [0, 1], [5, 9], periods, [Fit(0.84375), Fit(0.8125)], TestPairs: 6385,
+            CleanAccuracy: 1, PatchedAccuracy: 0.99951171875, PatchedAccuracyWithoutLinear: 0.9990234375, MeanAblatedAccuracy: 0.0087890625);
+        var crossEntropy = new ModAddGeometryResult(ModAddLoss.CrossEntropy, [new EmbeddingCircle(5, 0.125, 0.96875, 0.9375), new EmbeddingCircle(9, 0.25, 0.984375, 0.875)],
+            MeanCircularity: 0.9791666666666666, KeyFrequencyNormFraction: 0.90625, StepsToMemorize: 150, StepsToGeneralize: 590, TestAccuracy: 1);
+        var harmonic = crossEntropy with { Loss = ModAddLoss.Harmonic, StepsToGeneralize = null };
+        Snapshot.Match("analyze-helix.json", CliJson.Serialize(
+            HelixOutput.From(helix, crossEntropy, harmonic, seed: 0, "/cache/saesharp/hosts/modadd-p113-seed0"), Json.HelixOutput));
+    }
+
+    [Fact]
     public void Train_FixedMetrics_MatchesSnapshot() => Snapshot.Match("train.json", CliJson.Serialize(
         TrainOutput.From(Metrics(0.0625), Eval, recoveredFraction: null, activationScale: 1.25, elapsedSeconds: 63.456, outDirectory: "/runs/synthetic"),
         Json.TrainOutput));
@@ -212,7 +229,7 @@ public sealed class JsonOutputSnapshotTests
     public static TheoryData<string> HelpCommands() =>
     [
         "", "demo", "train", "eval", "host", "host train-modadd", "host train-stories", "host export", "hooks", "harvest", "store", "store inspect", "store export", "store merge", "sweep", "sweep summary",
-        "tokenize", "bench", "crosscoder", "crosscoder demo", "crosscoder train", "analyze", "analyze dark-matter", "analyze probe",
+        "tokenize", "bench", "crosscoder", "crosscoder demo", "crosscoder train", "analyze", "analyze dark-matter", "analyze probe", "analyze helix",
     ];
 
     /// <summary><c>--help</c> through the real parser, in-process, at a fixed width so the terminal does not change the text.</summary>

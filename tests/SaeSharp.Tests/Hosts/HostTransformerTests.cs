@@ -162,6 +162,23 @@ public sealed class HostTransformerTests
         Assert.True(last.allclose(expected, rtol: 1e-5, atol: 1e-6), $"max diff {(last - expected).abs().max().item<float>()}");
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ForwardLastPositionHidden_TimesUnembedding_IsTheLastPositionLogits(bool modularAddition)
+    {
+        // The GPT-Neo case has a final LayerNorm (the hidden state is after it) and a tied unembedding (wte).
+        using var model = modularAddition ? new HostTransformer(HostConfig.ModularAddition(11), seed: 6) : new HostTransformer(TinyNeo, seed: 6);
+        using var ids = modularAddition ? TestTensors.ModularAdditionInputs(11) : randint(0, 40, [5, 9], generator: new Generator(7));
+        using var noGrad = no_grad();
+        using var hidden = model.ForwardLastPositionHidden(ids);
+        using var logits = model.ForwardLastPosition(ids);
+        Assert.Equal(new long[] { ids.shape[0], model.Config.ModelDim }, hidden.shape);
+        Assert.Same(modularAddition ? model.NamedWeights().Single(w => w.Name == HostNames.LmHead).Tensor : model.TokenEmbedding, model.UnembeddingWeight);
+        using var product = hidden.matmul(model.UnembeddingWeight.t());
+        Assert.True(product.allclose(logits, rtol: 1e-5, atol: 1e-6));
+    }
+
     [Fact]
     public void ForwardLastPosition_TabulatedPath_HasTheSameGradients()
     {
