@@ -45,7 +45,7 @@ public static class LobeGeometry
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var firedML = Fired(latents, blocks, options.BlockSize);
-        var countsL = firedML.sum(0).contiguous().data<double>().ToArray();
+        var countsL = firedML.sum([0L]).contiguous().data<double>().ToArray();
         int[] chosen = [.. Enumerable.Range(0, countsL.Length).Where(i => countsL[i] > 0 && countsL[i] < blocks)
             .OrderByDescending(i => countsL[i]).ThenBy(i => i).Take(options.MaxLatents)];
         if (chosen.Length < options.Clusters)
@@ -56,7 +56,7 @@ public static class LobeGeometry
         using var index = tensor(chosen.Select(i => (long)i).ToArray());
         var fired = firedML.index_select(1, index);
         int u = chosen.Length;
-        var n1 = fired.sum(0).contiguous().data<double>().ToArray();
+        var n1 = fired.sum([0L]).contiguous().data<double>().ToArray();
         var n11 = fired.t().matmul(fired).contiguous().data<double>().ToArray();
         double m = blocks;
         var phi = new double[u * u];
