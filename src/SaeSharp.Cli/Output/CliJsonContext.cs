@@ -17,6 +17,7 @@ namespace SaeSharp.Cli.Output;
 [JsonSerializable(typeof(EvalOutput))]
 [JsonSerializable(typeof(DarkMatterOutput))]
 [JsonSerializable(typeof(ProbeOutput))]
+[JsonSerializable(typeof(GeometryOutput))]
 [JsonSerializable(typeof(TrainOutput))]
 [JsonSerializable(typeof(CrosscoderTrainOutput))]
 [JsonSerializable(typeof(HooksOutput))]
