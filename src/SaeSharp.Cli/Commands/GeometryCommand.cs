@@ -80,7 +80,7 @@ internal static class GeometryCommand
                 hostFolder = Path.GetFullPath(hostFolder);
                 using var host = StoryHostCache.TryLoad(new StoryHostOptions { Seed = result.GetValue(storySeed) }, hostFolder)
                     ?? throw new SaeSharpException($"does not hold the default story host trained with seed {result.GetValue(storySeed)} (saesharp host train-stories writes one)", hostFolder);
-                using var vectors = StoryRelations.WordVectors(host, result.GetValue(storyHook)!, result.GetValue(stories));
+                using var vectors = StoryRelations.WordVectors(host.Model, host.Vocabulary, result.GetValue(storyHook)!, result.GetValue(stories));
                 crystals = CrystalGeometry.Analyze(vectors.FirstPD, vectors.SecondPD, vectors.Relations, new CrystalOptions { Seed = result.GetValue(seed) });
             }
 

@@ -37,13 +37,14 @@ public static class StoryRelations
     /// <paramref name="hookPoint"/> at the word's last token wherever it stands as a whole word (preceded by a space,
     /// not followed by more letters). Pairs whose words occur fewer than <paramref name="minOccurrences"/> times are left out.
     /// </summary>
-    /// <param name="host">The story host (its model reads compact ids).</param>
+    /// <param name="model">The story host's model (<see cref="StoryHostResult.Model"/>); switched to eval mode.</param>
+    /// <param name="vocabulary">Its compact vocabulary (<see cref="StoryHostResult.Vocabulary"/>).</param>
     /// <param name="hookPoint">A residual point of the host, e.g. <c>resid_post.1</c>.</param>
     /// <param name="stories">Stories to generate and read (default 400).</param>
     /// <param name="seed">Seed of the story generator (default 1; the host was trained on seed-derived stories of its own).</param>
     /// <param name="minOccurrences">Occurrences each word of a kept pair needs (default 3).</param>
     /// <exception cref="SaeSharpException">An unknown hook point, or an argument out of range.</exception>
-    public static StoryRelationVectors WordVectors(StoryHostResult host, string hookPoint, int stories = 400, ulong seed = 1, int minOccurrences = 3)
+    public static StoryRelationVectors WordVectors(HostTransformer model, CompactVocabulary vocabulary, string hookPoint, int stories = 400, ulong seed = 1, int minOccurrences = 3)
     {
         if (stories < 1) throw new SaeSharpException($"stories {stories} must be at least 1", field: "stories");
         if (minOccurrences < 1) throw new SaeSharpException($"min occurrences {minOccurrences} must be at least 1", field: "min_occurrences");
@@ -59,11 +60,11 @@ public static class StoryRelations
             return value;
         }
 
-        int d = host.Model.Config.ModelDim;
+        int d = model.Config.ModelDim;
         var sums = words.ToDictionary(w => w, _ => new double[d]);
         var counts = words.ToDictionary(w => w, _ => 0);
         var generator = new StoryGenerator(new StoryGeneratorOptions { Seed = seed });
-        host.Model.eval();
+        model.eval();
         foreach (var story in generator.Generate(stories))
         {
             var ids = story.TokenIds;
@@ -82,8 +83,8 @@ public static class StoryRelations
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             var hooks = new HostHooks().Capture(hookPoint);
-            var input = tensor(host.Vocabulary.ToCompact(ids), [1, ids.Count]);
-            host.Model.Forward(input, hooks);
+            var input = tensor(vocabulary.ToCompact(ids), [1, ids.Count]);
+            model.Forward(input, hooks);
             var residualTD = hooks.Captured[hookPoint][0].to(ScalarType.Float64).contiguous();
             var values = residualTD.data<double>().ToArray();
             foreach (var (word, position) in ends)
