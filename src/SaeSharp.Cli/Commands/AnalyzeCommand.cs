@@ -9,15 +9,16 @@ using static TorchSharp.torch;
 
 namespace SaeSharp.Cli.Commands;
 
-/// <summary><c>saesharp analyze dark-matter|probe</c>: the analyses of <c>SaeSharp.Analysis</c> on a saved SAE.</summary>
+/// <summary><c>saesharp analyze dark-matter|probe|geometry</c>: the analyses of <c>SaeSharp.Analysis</c> on a saved SAE.</summary>
 internal static class AnalyzeCommand
 {
     internal static Command Create()
     {
-        var command = new Command("analyze", "Analyses of a saved SAE: dark matter (Engels et al.) and sparse probing (Kantamneni et al.).");
+        var command = new Command("analyze", "Analyses of a saved SAE: dark matter (Engels et al.), sparse probing (Kantamneni et al.) and feature geometry (Li et al.).");
         command.Subcommands.Add(DarkMatterCommand());
         command.Subcommands.Add(ProbeCommand());
         command.Subcommands.Add(AnalyzeHelixCommand.Create());
+        command.Subcommands.Add(GeometryCommand.Create());
         return command;
     }
 

@@ -18,6 +18,7 @@ namespace SaeSharp.Cli.Output;
 [JsonSerializable(typeof(DarkMatterOutput))]
 [JsonSerializable(typeof(ProbeOutput))]
 [JsonSerializable(typeof(HelixOutput))]
+[JsonSerializable(typeof(GeometryOutput))]
 [JsonSerializable(typeof(TrainOutput))]
 [JsonSerializable(typeof(CrosscoderTrainOutput))]
 [JsonSerializable(typeof(HooksOutput))]

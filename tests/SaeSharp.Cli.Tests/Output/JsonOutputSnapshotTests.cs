@@ -58,6 +58,24 @@ public sealed class JsonOutputSnapshotTests
         Json.DarkMatterOutput));
 
     [Fact]
+    public void AnalyzeGeometry_FixedResult_MatchesSnapshot()
+    {
+        var galaxy = new GalaxyResult(Points: 4096, Dimensions: 128, Eigenvalues: [4, 2, 1, 0.5], FirstRank: 6, LastRank: 64, PowerLawAlpha: 0.625,
+            AlphaLow: 0.5, AlphaHigh: 0.75, LogIntercept: 1.5, IsotropicAlpha: 0.0625, ClusteringEntropy: 2.25, IsotropicClusteringEntropy: 0.125, EntropyDimensions: 100);
+        var lobes = new LobeResult(Blocks: 256, Latents: [3, 1, 2], PhiClusters: [0, 1, 1], GeometricClusters: [0, 1, 0], LobesAmi: 0.25, LobesNullAmi: -0.0078125,
+            JaccardAmi: 0.1875, JaccardNullAmi: 0.00390625, PhiAffinity: new double[3, 3]);
+        var crystals = new CrystalResult(Pairs: 80, Relations: ["plural", "past", "female"], LdaDimensions: 2, Silhouette: 0.75, SilhouetteNull: -0.078125,
+            RawSilhouette: 0.21875, RawSilhouetteNull: -0.0390625, ParallelogramQuality: 0.234375, ParallelogramNull: 0.328125);
+        Snapshot.Match("analyze-geometry.json", CliJson.Serialize(GeometryOutput.From("/runs/sae", 0.95, galaxy, "/data/store#resid_post.2", 65536, lobes,
+            "/cache/saesharp/hosts/stories-v1-seed0", "resid_post.1", crystals, ["/runs/geometry/geometry-spectrum.png"]), Json.GeometryOutput));
+    }
+
+    [Fact]
+    public void AnalyzeGeometry_DecoderOnly_OtherScalesNull() => Snapshot.Match("analyze-geometry-decoder-only.json", CliJson.Serialize(
+        GeometryOutput.From("/runs/sae", 0.95, new GalaxyResult(64, 16, [1, 0.5], 2, 8, 0.5, 0.25, 0.75, 0.125, 0.03125, 1.5, -0.25, 16),
+            null, null, null, null, null, null, []), Json.GeometryOutput));
+
+    [Fact]
     public void AnalyzeProbe_FixedResult_MatchesSnapshot() => Snapshot.Match("analyze-probe.json", CliJson.Serialize(
         ProbeOutput.From("/runs/sae", "/data/store", "resid_post.1", 4096,
         [
@@ -229,7 +247,7 @@ public sealed class JsonOutputSnapshotTests
     public static TheoryData<string> HelpCommands() =>
     [
         "", "demo", "train", "eval", "host", "host train-modadd", "host train-stories", "host export", "hooks", "harvest", "store", "store inspect", "store export", "store merge", "sweep", "sweep summary",
-        "tokenize", "bench", "crosscoder", "crosscoder demo", "crosscoder train", "analyze", "analyze dark-matter", "analyze probe", "analyze helix",
+        "tokenize", "bench", "crosscoder", "crosscoder demo", "crosscoder train", "analyze", "analyze dark-matter", "analyze probe", "analyze helix", "analyze geometry",
     ];
 
     /// <summary><c>--help</c> through the real parser, in-process, at a fixed width so the terminal does not change the text.</summary>
