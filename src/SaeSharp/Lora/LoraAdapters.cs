@@ -81,6 +81,26 @@ public sealed class LoraAdapters : nn.Module
         return new LoraAdapters(host.Config, config, chosen.Distinct().ToArray(), seed);
     }
 
+    /// <summary>
+    /// <paramref name="host"/> seen through these adapters, for anything that takes an <see cref="IHookedHost"/> (spliced
+    /// evaluation of the adapted model); the live adapters and base weights, nothing copied.
+    /// </summary>
+    /// <exception cref="SaeSharpException">The adapters were built for another shape of model.</exception>
+    public IHookedHost Attach(HostTransformer host)
+    {
+        CheckFits(host);
+        return new AdaptedHost(host, this);
+    }
+
+    private sealed class AdaptedHost(HostTransformer host, LoraAdapters adapters) : IHookedHost
+    {
+        public int ModelDim => host.ModelDim;
+        public int ContextLength => host.ContextLength;
+        public int VocabSize => host.VocabSize;
+        public IReadOnlyList<string> HookPoints => host.HookPoints;
+        public Tensor Forward(Tensor inputIdsBT, HostHooks? hooks) => host.Forward(inputIdsBT, hooks, adapters);
+    }
+
     /// <summary>The adapter beside <paramref name="module"/> of block <paramref name="layer"/>, if any.</summary>
     public bool TryGet(int layer, string module, out LoraLinear adapter) => _adapters.TryGetValue((layer, module), out adapter!);
 

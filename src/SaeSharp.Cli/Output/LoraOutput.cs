@@ -1,0 +1,15 @@
+namespace SaeSharp.Cli.Output;
+
+/// <summary><c>saesharp lora --json</c>: LoRA adapters trained around a frozen, spliced SAE, measured on held-out stories.</summary>
+/// <remarks>
+/// <para><see cref="CeClean"/>: next-token CE (nats per token) of the host alone on the held-out stories.</para>
+/// <para><see cref="CeSplicedBefore"/> / <see cref="CeSplicedAfter"/>: with the SAE spliced in at <see cref="Hook"/>, without and with the adapters.</para>
+/// <para><see cref="KlBefore"/> / <see cref="KlAfter"/>: mean KL(p_clean ‖ p_spliced) per token, without and with the adapters.</para>
+/// <para><see cref="GapReduction"/>: (CE_before − CE_after) / (CE_before − CE_clean), the share of the SAE's CE gap the adapters close.</para>
+/// <para><see cref="AdaptersPath"/>: the adapters in PEFT layout; <see cref="MergedOnnxPath"/>: the merged host exported to ONNX.</para>
+/// </remarks>
+internal sealed record LoraOutput(
+    string Host, string Sae, string Hook, int Rank, double Alpha, IReadOnlyList<int> Layers, IReadOnlyList<string> Modules,
+    int Steps, int TrainSequences, int HeldOutSequences, long HeldOutTokens,
+    double CeClean, double CeSplicedBefore, double CeSplicedAfter, double KlBefore, double KlAfter, double GapReduction,
+    double ValidationKlBefore, double ValidationKlAfter, string AdaptersPath, string MergedOnnxPath, double TrainSeconds, double Seconds);
