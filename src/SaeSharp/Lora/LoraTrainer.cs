@@ -56,6 +56,7 @@ public sealed class LoraTrainer
         LanguageModelTrainer.CheckSequences(host.Config, sequences, "sequences");
         adapters.CheckFits(host);
         var stopwatch = Stopwatch.StartNew();
+        if (outputDirectory is not null) Directory.CreateDirectory(outputDirectory);
         var (train, validation) = Split(sequences);
         if (train.Length == 0) throw new SaeSharpException("leave no training sequence after the validation split", field: "sequences");
 
