@@ -95,11 +95,7 @@ internal static class LoraCommand
             using (var merged = adapters.Merge(host))
                 OnnxExporter.Export(merged, onnxPath, new OnnxExportOptions { Vocabulary = vocabulary, AttentionMask = true });
 
-            double gap = before.CeSpliced - before.CeClean;
-            var report = new LoraOutput(hostDir, saeDir, hook, adapters.Config.Rank, adapters.Config.Alpha, adapters.Config.Layers!, adapters.Config.Modules,
-                trainOptions.Steps, train.Length, heldOut.Length, before.Tokens, before.CeClean, before.CeSpliced, after.CeSpliced,
-                before.KlSpliced, after.KlSpliced, gap == 0 ? double.NaN : (before.CeSpliced - after.CeSpliced) / gap,
-                run.ValidationKlBefore, run.ValidationKlAfter, adaptersPath, onnxPath, run.Seconds, total.Elapsed.TotalSeconds);
+            var report = LoraOutput.From(hostDir, saeDir, hook, adapters.Config, train.Length, heldOut.Length, before, after, run, adaptersPath, onnxPath, total.Elapsed.TotalSeconds);
             if (result.GetValue(json))
                 CliJson.Print(report, CliJsonContext.Default.LoraOutput);
             else

@@ -1,3 +1,6 @@
+using SaeSharp.Evaluation;
+using SaeSharp.Lora;
+
 namespace SaeSharp.Cli.Output;
 
 /// <summary><c>saesharp lora --json</c>: LoRA adapters trained around a frozen, spliced SAE, measured on held-out stories.</summary>
@@ -12,4 +15,15 @@ internal sealed record LoraOutput(
     string Host, string Sae, string Hook, int Rank, double Alpha, IReadOnlyList<int> Layers, IReadOnlyList<string> Modules,
     int Steps, int TrainSequences, int HeldOutSequences, long HeldOutTokens,
     double CeClean, double CeSplicedBefore, double CeSplicedAfter, double KlBefore, double KlAfter, double GapReduction,
-    double ValidationKlBefore, double ValidationKlAfter, string AdaptersPath, string MergedOnnxPath, double TrainSeconds, double Seconds);
+    double ValidationKlBefore, double ValidationKlAfter, string AdaptersPath, string MergedOnnxPath, double TrainSeconds, double Seconds)
+{
+    /// <summary>The record of one run: the held-out measurements without (<paramref name="before"/>) and with (<paramref name="after"/>) the adapters.</summary>
+    public static LoraOutput From(string host, string sae, string hook, LoraConfig config, int trainSequences, int heldOutSequences,
+        SplicedEvaluation before, SplicedEvaluation after, LoraTrainResult run, string adaptersPath, string mergedOnnxPath, double seconds)
+    {
+        double gap = before.CeSpliced - before.CeClean;
+        return new(host, sae, hook, config.Rank, config.Alpha, config.Layers ?? [], config.Modules, run.Steps, trainSequences, heldOutSequences, before.Tokens,
+            before.CeClean, before.CeSpliced, after.CeSpliced, before.KlSpliced, after.KlSpliced, gap == 0 ? double.NaN : (before.CeSpliced - after.CeSpliced) / gap,
+            run.ValidationKlBefore, run.ValidationKlAfter, adaptersPath, mergedOnnxPath, run.Seconds, seconds);
+    }
+}
