@@ -72,7 +72,8 @@ internal static class LoraCommand
             var tokenizer = Gpt2Tokenizer.Gpt2();
             long[] Compact(IReadOnlyList<int> ids) => ids.Select(id => vocabulary.Contains(id) ? vocabulary.ToCompact([id])[0] : vocabulary.UnknownIndex).ToArray();
             var heldOutPath = Path.Combine(hostDir, StoryHost.HeldOutFileName);
-            var heldOut = StoryHost.ReadHeldOut(heldOutPath).Select(tokenizer.Encode).Where(ids => ids.Length >= 2).Select(ids => Compact(ids)).ToArray();
+            var heldOutIds = StoryHost.ReadHeldOut(heldOutPath).Select(tokenizer.Encode).Where(ids => ids.Length >= 2).ToArray();
+            var heldOut = heldOutIds.Select(ids => Compact(ids)).ToArray();
             if (heldOut.Length == 0) throw new SaeSharpException("holds no story of two or more tokens", heldOutPath);
             // Fresh stories from the host's generator under another seed: the host never trained on them.
             ulong storySeed = 1_000_003UL + (ulong)trainOptions.Seed;
@@ -91,11 +92,13 @@ internal static class LoraCommand
 
             var adaptersPath = Path.Combine(outDir, "adapters");
             adapters.SavePeft(adaptersPath);
-            var onnxPath = Path.Combine(outDir, "merged.onnx");
+            // The merged host with the SAE in the graph, measured through ONNX Runtime on the tokenizer's ids: the path the harvester runs.
+            var onnxPath = Path.Combine(outDir, "merged-spliced.onnx");
             using (var merged = adapters.Merge(host))
-                OnnxExporter.Export(merged, onnxPath, new OnnxExportOptions { Vocabulary = vocabulary, AttentionMask = true });
+                OnnxExporter.Export(merged, onnxPath, new OnnxExportOptions { Vocabulary = vocabulary, AttentionMask = true, Splice = (hook, sae) });
+            var onnx = OnnxNextTokenLoss.Evaluate(onnxPath, heldOutIds, cancellationToken: cancellationToken);
 
-            var report = LoraOutput.From(hostDir, saeDir, hook, adapters.Config, train.Length, heldOut.Length, before, after, run, adaptersPath, onnxPath, total.Elapsed.TotalSeconds);
+            var report = LoraOutput.From(hostDir, saeDir, hook, adapters.Config, train.Length, heldOut.Length, before, after, run, adaptersPath, onnxPath, onnx.MeanLoss, total.Elapsed.TotalSeconds);
             if (result.GetValue(json))
                 CliJson.Print(report, CliJsonContext.Default.LoraOutput);
             else

@@ -56,7 +56,7 @@ public sealed class JsonOutputSnapshotTests
         LoraOutput.From("/hosts/stories", "/runs/sae", "resid_post.2", new LoraConfig { Rank = 8, Layers = [3] }, trainSequences: 3000, heldOutSequences: 200,
             before: new SplicedEvaluation(0.75, 0.8125, double.NaN, double.NaN, 0.0625, 0.75, 0.6875, double.NaN, double.NaN, 17931),
             after: new SplicedEvaluation(0.75, 0.78125, double.NaN, double.NaN, 0.03125, 0.75, 0.71875, double.NaN, double.NaN, 17931),
-            run: new LoraTrainResult(400, 0, 0.0625, 0.03125, 640000, 480.5, []), "/runs/lora/adapters", "/runs/lora/merged.onnx", seconds: 575.25),
+            run: new LoraTrainResult(400, 0, 0.0625, 0.03125, 640000, 480.5, []), "/runs/lora/adapters", "/runs/lora/merged-spliced.onnx", onnxCeSplicedAfter: 0.78125, seconds: 575.25),
         Json.LoraOutput));
 
     [Fact]
