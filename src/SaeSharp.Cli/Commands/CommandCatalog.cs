@@ -28,5 +28,6 @@ internal static class CommandCatalog
         yield return BenchCommand.Create();
         yield return CrosscoderCommand.Create();
         yield return AnalyzeCommand.Create();
+        yield return LoraCommand.Create();
     }
 }

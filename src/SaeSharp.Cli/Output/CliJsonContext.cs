@@ -15,6 +15,7 @@ namespace SaeSharp.Cli.Output;
 [JsonSerializable(typeof(BenchOutput))]
 [JsonSerializable(typeof(CrosscoderBenchOutput))]
 [JsonSerializable(typeof(EvalOutput))]
+[JsonSerializable(typeof(LoraOutput))]
 [JsonSerializable(typeof(DarkMatterOutput))]
 [JsonSerializable(typeof(ProbeOutput))]
 [JsonSerializable(typeof(HelixOutput))]

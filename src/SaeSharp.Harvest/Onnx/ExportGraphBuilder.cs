@@ -23,6 +23,17 @@ internal sealed class ExportGraphBuilder
         return output;
     }
 
+    /// <summary>Adds a node with several outputs (TopK's values and indices); the node is named after the first.</summary>
+    public void Node(string opType, IEnumerable<string> inputs, IReadOnlyList<string> outputs, params AttributeProto[] attributes)
+    {
+        foreach (var output in outputs) Claim(output);
+        var node = new NodeProto { OpType = opType, Name = outputs[0] + "/" + opType };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(outputs);
+        node.Attribute.AddRange(attributes);
+        Graph.Node.Add(node);
+    }
+
     /// <summary>A float32 initializer holding a copy of <paramref name="value"/> (raw little-endian data).</summary>
     public string Float(string name, Tensor value)
     {

@@ -21,6 +21,13 @@ public sealed record OnnxExportOptions
     /// </summary>
     public bool AttentionMask { get; init; }
 
+    /// <summary>
+    /// An SAE to splice into the graph at a hook point (<c>resid_pre.i</c>, <c>resid_mid.i</c> or <c>resid_post.i</c>),
+    /// or null (default): the residual stream there is replaced by the SAE's inference reconstruction at every position,
+    /// so that any ONNX runtime measures the host with the SAE spliced in. TopK and ReLU SAEs are supported.
+    /// </summary>
+    public (string Hook, Sae Sae)? Splice { get; init; }
+
     /// <summary>The logit of a tokenizer id outside <see cref="Vocabulary"/>: −10⁹, finite so that a softmax or log-softmax over the row never meets ∞ − ∞.</summary>
     public const float UnusedLogit = -1e9f;
 }

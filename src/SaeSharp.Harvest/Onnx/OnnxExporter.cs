@@ -107,6 +107,15 @@ public static class OnnxExporter
         var tokens = g.Node("Gather", [Weight(HostNames.Wte), ids], "/embed/tokens", B.Int("axis", 0));
         var positions = g.Node("Slice", [Weight(HostNames.Wpe), zero, seqLen1, zero], "/embed/positions");
         var x = g.Node("Add", [tokens, positions], ResidPreName(0));
+        string? spliceHook = options.Splice?.Hook;
+        if (spliceHook is not null)
+        {
+            if (!model.HookPoints.Contains(spliceHook))
+                throw new SaeSharpException($"is not a hook point of this {config.LayerCount}-layer model (resid_pre.i, resid_mid.i or resid_post.i)", field: "splice");
+            if (options.Splice!.Value.Sae.InputDim != config.ModelDim)
+                throw new SaeSharpException($"the SAE reads width {options.Splice.Value.Sae.InputDim} but the residual stream has width {config.ModelDim}", field: "splice");
+        }
+        string Spliced(string point, string value) => point == spliceHook ? SpliceSae(g, value, options.Splice!.Value.Sae) : value;
 
         // Masks [T, T] (query row, key column), one per distinct attention kind.
         var range = g.Node("Range", [zeroScalar, seqLen, oneScalar], "/mask/positions");
@@ -134,6 +143,7 @@ public static class OnnxExporter
         for (int i = 0; i < config.LayerCount; i++)
         {
             string p = $"/h.{i}";
+            x = Spliced(HostHooks.ResidPre(i), x);
             var attnIn = config.UseLayerNorm ? LayerNorm(g, x, Weight(HostNames.Ln1Weight(i)), Weight(HostNames.Ln1Bias(i)), config.LayerNormEps, $"{p}/ln_1") : x;
             string Project(string name, string? bias, string input, string output)
             {
@@ -153,7 +163,7 @@ public static class OnnxExporter
             var z = g.Node("MatMul", [probs, vHeads], $"{p}/attn/z");
             var zMerged = g.Node("Reshape", [g.Node("Transpose", [z], $"{p}/attn/z_t", B.Ints("perm", 0, 2, 1, 3)), mergedShape], $"{p}/attn/z_merged");
             var attnOut = Project(HostNames.OutWeight(i), config.OutProjBias ? HostNames.OutBias(i) : null, zMerged, $"{p}/attn/out");
-            var mid = g.Node("Add", [x, attnOut], $"{p}/resid_mid");
+            var mid = Spliced(HostHooks.ResidMid(i), g.Node("Add", [x, attnOut], $"{p}/resid_mid"));
 
             var mlpIn = config.UseLayerNorm ? LayerNorm(g, mid, Weight(HostNames.Ln2Weight(i)), Weight(HostNames.Ln2Bias(i)), config.LayerNormEps, $"{p}/ln_2") : mid;
             var hidden = Project(HostNames.FcWeight(i), config.MlpBias ? HostNames.FcBias(i) : null, mlpIn, $"{p}/mlp/pre");
@@ -161,7 +171,7 @@ public static class OnnxExporter
                 ? g.Node("Relu", [hidden], $"{p}/mlp/post")
                 : GeluNew(g, hidden, $"{p}/mlp");
             var mlpOut = Project(HostNames.ProjWeight(i), config.MlpBias ? HostNames.ProjBias(i) : null, acts, $"{p}/mlp/out");
-            x = g.Node("Add", [mid, mlpOut], ResidPostName(i));
+            x = Spliced(HostHooks.ResidPost(i), g.Node("Add", [mid, mlpOut], ResidPostName(i)));
         }
 
         var final = config.UseLayerNorm ? LayerNorm(g, x, Weight(HostNames.LnFWeight), Weight(HostNames.LnFBias), config.LayerNormEps, "/ln_f") : x;
@@ -199,6 +209,35 @@ public static class OnnxExporter
         modelProto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
         modelProto.MetadataProps.Add(new StringStringEntryProto { Key = ConfigMetadataKey, Value = config.ToJson() });
         return modelProto;
+    }
+
+    /// <summary>
+    /// The SAE's inference reconstruction of <paramref name="x"/> <c>[B, T, D]</c>: z = σ((x − b_dec)·W_encᵀ + b_enc),
+    /// x̂ = z·W_dec + b_dec, σ = TopK (ReLU of the K largest, scattered into zeros) or ReLU.
+    /// </summary>
+    private static string SpliceSae(B g, string x, Sae sae)
+    {
+        var weights = sae.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter, StringComparer.Ordinal);
+        var bDec = g.Float("/sae/b_dec", weights["b_dec"]);
+        var input = sae.Config.ApplyDecoderBiasToInput ? g.Node("Sub", [x, bDec], "/sae/centred") : x;
+        using var encoderDL = weights["W_enc_LD"].detach().t();
+        var pre = g.Node("Add", [g.Node("MatMul", [input, g.Float("/sae/W_enc_T", encoderDL)], "/sae/pre_matmul"), g.Float("/sae/b_enc", weights["b_enc"])], "/sae/pre");
+        string latents;
+        switch (sae)
+        {
+            case TopKSae topK:
+                g.Node("TopK", [pre, g.Int64("/sae/k", [topK.K])], ["/sae/topk_values", "/sae/topk_indices"], B.Int("axis", -1));
+                var values = g.Node("Relu", ["/sae/topk_values"], "/sae/topk_relu");
+                var zeros = g.Node("ConstantOfShape", [g.Node("Shape", [pre], "/sae/pre_shape")], "/sae/zeros");
+                latents = g.Node("ScatterElements", [zeros, "/sae/topk_indices", values], "/sae/latents", B.Int("axis", -1));
+                break;
+            case ReluSae:
+                latents = g.Node("Relu", [pre], "/sae/latents");
+                break;
+            default:
+                throw new SaeSharpException($"is a {sae.GetType().Name}; the graph splices TopK and ReLU SAEs only", field: "splice");
+        }
+        return g.Node("Add", [g.Node("MatMul", [latents, g.Float("/sae/W_dec", weights["W_dec"])], "/sae/recon_matmul"), bDec], "/sae/recon");
     }
 
     private static string LayerNorm(B g, string x, string weight, string bias, double eps, string name) =>

@@ -180,14 +180,8 @@ public static class StoryDemo
             .Select(ids => ids.Select(id => host.Vocabulary.Contains(id) ? host.Vocabulary.ToCompact([id])[0] : host.Vocabulary.UnknownIndex).ToArray())
             .ToArray();
         if (heldOut.Length == 0) throw new SaeSharpException("holds no story of two or more tokens", Path.Combine(host.HostPath, StoryHost.HeldOutFileName));
-        var clean = LanguageModelTrainer.Evaluate(host.Model, heldOut, hooks: null, cancellationToken: cancellation);
-        var withSae = LanguageModelTrainer.Evaluate(host.Model, heldOut, new HostHooks().Replace(hook, residualBTD =>
-        {
-            var shape = residualBTD.shape;
-            return sae.forward(residualBTD.reshape(-1, shape[2])).ReconBD.reshape(shape);
-        }), cancellationToken: cancellation);
-        var zero = LanguageModelTrainer.Evaluate(host.Model, heldOut, new HostHooks().Replace(hook, residualBTD => zeros_like(residualBTD)), cancellationToken: cancellation);
-        return (new SplicedLoss(clean.MeanLoss, withSae.MeanLoss, zero.MeanLoss, clean.Accuracy, withSae.Accuracy, zero.Accuracy), clean.Tokens);
+        var result = SplicedEvaluator.Evaluate(host.Model, sae, heldOut, new SplicedEvaluationOptions { Hook = hook }, cancellationToken: cancellation);
+        return (new SplicedLoss(result.CeClean, result.CeSpliced, result.CeZero, result.AccuracyClean, result.AccuracySpliced, result.AccuracyZero), result.Tokens);
     }
 
     /// <summary>

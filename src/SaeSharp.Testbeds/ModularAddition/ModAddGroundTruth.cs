@@ -1,3 +1,4 @@
+using SaeSharp.Evaluation;
 using SaeSharp.Analysis;
 using SaeSharp.Hosts;
 using static TorchSharp.torch;
@@ -117,33 +118,24 @@ public static class ModAddGroundTruth
     public static SplicedLoss Splice(HostTransformer model, Sae sae, string hook)
     {
         int p = model.Config.OutputSize;
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        sae.eval();
-        var inputs = ModAddTask.AllInputs(p);
-        var labels = ModAddTask.AllLabels(p);
-        (double Loss, double Accuracy) Run(Func<Tensor, Tensor>? replaceLast)
+        long[] inputs, labels;
+        using (var inputsNT = ModAddTask.AllInputs(p))
+        using (var labelsN = ModAddTask.AllLabels(p))
         {
-            using var inner = NewDisposeScope();
-            var hooks = new HostHooks();
-            if (replaceLast is not null)
-            {
-                hooks.Replace(hook, residualBTD =>
-                {
-                    var lastBD = replaceLast(residualBTD.select(1, -1));
-                    var prefix = residualBTD.narrow(1, 0, residualBTD.shape[1] - 1);
-                    return cat([prefix, lastBD.unsqueeze(1)], 1);
-                });
-            }
-            var logitsBTV = model.Forward(inputs, hooks);
-            var logitsBC = logitsBTV.select(1, -1).narrow(1, 0, p);
-            double loss = nn.functional.cross_entropy(logitsBC, labels).item<float>();
-            double accuracy = logitsBC.argmax(1).eq(labels).to(ScalarType.Float64).mean().item<double>();
-            return (loss, accuracy);
+            inputs = inputsNT.data<long>().ToArray();
+            labels = labelsN.data<long>().ToArray();
         }
-        var clean = Run(null);
-        var spliced = Run(lastBD => sae.forward(lastBD).ReconBD);
-        var zero = Run(lastBD => zeros_like(lastBD));
-        return new SplicedLoss(clean.Loss, spliced.Loss, zero.Loss, clean.Accuracy, spliced.Accuracy, zero.Accuracy);
+        // Each input "a b =" with its answer appended: the last prediction is the task's, the only one scored.
+        int t = inputs.Length / labels.Length;
+        var sequences = new long[labels.Length][];
+        for (int n = 0; n < labels.Length; n++)
+        {
+            sequences[n] = new long[t + 1];
+            Array.Copy(inputs, n * t, sequences[n], 0, t);
+            sequences[n][t] = labels[n];
+        }
+        var result = SplicedEvaluator.Evaluate(model, sae, sequences,
+            new SplicedEvaluationOptions { Hook = hook, LastPositionOnly = true, BatchSize = sequences.Length });
+        return new SplicedLoss(result.CeClean, result.CeSpliced, result.CeZero, result.AccuracyClean, result.AccuracySpliced, result.AccuracyZero);
     }
 }

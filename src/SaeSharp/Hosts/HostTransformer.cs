@@ -1,5 +1,6 @@
 using SaeSharp.IO;
 using SaeSharp.Internals;
+using SaeSharp.Lora;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -17,7 +18,7 @@ namespace SaeSharp.Hosts;
 /// GPT-Neo does; MLP: c_proj(act(c_fc(x))). Parameters carry Hugging Face GPT-Neo's names
 /// (<see cref="NamedWeights"/>), with nn.Linear's <c>[out, in]</c> layout.
 /// </remarks>
-public sealed class HostTransformer : nn.Module<Tensor, Tensor>
+public sealed class HostTransformer : nn.Module<Tensor, Tensor>, IHookedHost
 {
     private readonly Dictionary<string, Parameter> _weights = new(StringComparer.Ordinal);
     private readonly Parameter _wte;
@@ -81,6 +82,19 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
     /// <summary>The configuration this model was built with.</summary>
     public HostConfig Config { get; }
 
+    /// <inheritdoc/>
+    public int ModelDim => Config.ModelDim;
+
+    /// <inheritdoc/>
+    public int ContextLength => Config.ContextLength;
+
+    /// <inheritdoc/>
+    public int VocabSize => Config.VocabSize;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> HookPoints => Enumerable.Range(0, _layers.Length)
+        .SelectMany(i => new[] { HostHooks.ResidPre(i), HostHooks.ResidMid(i), HostHooks.ResidPost(i) }).ToArray();
+
     /// <summary>
     /// Every parameter under its Hugging Face GPT-Neo name (<c>transformer.wte.weight</c>, ...,
     /// <c>lm_head.weight</c> only when untied), in a fixed order; the tensors are the live parameters.
@@ -101,16 +115,24 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
     /// residual stream <c>[B, T, D]</c> at their points.
     /// </summary>
     /// <exception cref="SaeSharpException">The ids have the wrong type, shape or range, or a hook names an unknown point.</exception>
-    public Tensor Forward(Tensor inputIdsBT, HostHooks? hooks)
+    public Tensor Forward(Tensor inputIdsBT, HostHooks? hooks) => Forward(inputIdsBT, hooks, adapters: null);
+
+    /// <summary>
+    /// As <see cref="Forward(Tensor, HostHooks?)"/>, with <paramref name="adapters"/> adding their low-rank updates to
+    /// the projections they target (the base weights untouched): the adapted model without merging.
+    /// </summary>
+    /// <exception cref="SaeSharpException">The ids or hooks are invalid, or the adapters were built for another shape of model.</exception>
+    public Tensor Forward(Tensor inputIdsBT, HostHooks? hooks, LoraAdapters? adapters)
     {
         CheckInput(inputIdsBT);
         if (hooks is not null) CheckHookPoints(hooks);
+        adapters?.CheckFits(this);
         using var scope = NewDisposeScope();
         var xBTD = Embed(inputIdsBT);
         for (int i = 0; i < _layers.Length; i++)
         {
             xBTD = ApplyHook(hooks, HostHooks.ResidPre(i), xBTD);
-            xBTD = Block(_layers[i], xBTD, queryStart: 0, hooks, HostHooks.ResidMid(i));
+            xBTD = Block(_layers[i], xBTD, queryStart: 0, hooks, HostHooks.ResidMid(i), adapters, i);
             xBTD = ApplyHook(hooks, HostHooks.ResidPost(i), xBTD);
         }
         hooks?.MoveCapturedToOuterScope();
@@ -120,7 +142,7 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
     /// <summary>
     /// The logits at the last position only, <c>[B, OutputSize]</c>, equal to <c>Forward(ids)[:, -1]</c>: the last
     /// block computes attention queries and the MLP for that position alone, which is all a loss on the last token's
-    /// answer needs (the fast path for training a host on such a task). Differentiable like <see cref="Forward"/>.
+    /// answer needs (the fast path for training a host on such a task). Differentiable like <see cref="Forward(Tensor, HostHooks?)"/>.
     /// </summary>
     /// <exception cref="SaeSharpException">The ids have the wrong type, shape or range.</exception>
     public Tensor ForwardLastPosition(Tensor inputIdsBT)
@@ -360,32 +382,39 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
     /// One block; queries (and the block's output) cover positions queryStart..T−1 only. The stream between
     /// attention and MLP goes through <paramref name="hooks"/> at <paramref name="midPoint"/> when given.
     /// </summary>
-    private Tensor Block(HostLayer layer, Tensor xBTD, long queryStart, HostHooks? hooks = null, string? midPoint = null)
+    private Tensor Block(HostLayer layer, Tensor xBTD, long queryStart, HostHooks? hooks = null, string? midPoint = null, LoraAdapters? adapters = null, int index = -1)
     {
         var attnIn = Config.UseLayerNorm ? LayerNorm(xBTD, layer.Ln1Weight!, layer.Ln1Bias!) : xBTD;
         var residBQD = queryStart == 0 ? xBTD : xBTD.narrow(1, queryStart, xBTD.shape[1] - queryStart);
-        var mid = residBQD.add(Attention(layer, attnIn, queryStart), HeldScalars.One);
+        var mid = residBQD.add(Attention(layer, attnIn, queryStart, adapters, index), HeldScalars.One);
         if (midPoint is not null) mid = ApplyHook(hooks, midPoint, mid);
         var mlpIn = Config.UseLayerNorm ? LayerNorm(mid, layer.Ln2Weight!, layer.Ln2Bias!) : mid;
-        var hidden = nn.functional.linear(mlpIn, layer.FcWeight!, layer.FcBias);
+        var hidden = Project(mlpIn, layer.FcWeight!, layer.FcBias, adapters, index, LoraAdapters.Fc);
         hidden = Config.Activation == HostActivation.Relu ? nn.functional.relu(hidden) : GeluNew(hidden);
-        return mid.add(nn.functional.linear(hidden, layer.ProjWeight!, layer.ProjBias), HeldScalars.One);
+        return mid.add(Project(hidden, layer.ProjWeight!, layer.ProjBias, adapters, index, LoraAdapters.Proj), HeldScalars.One);
     }
 
-    private Tensor Attention(HostLayer layer, Tensor xBTD, long queryStart)
+    /// <summary>x·Wᵀ + b, plus the adapter's low-rank update where one targets this projection.</summary>
+    private static Tensor Project(Tensor x, Tensor weight, Tensor? bias, LoraAdapters? adapters, int index, string module)
+    {
+        var y = nn.functional.linear(x, weight, bias);
+        return adapters is not null && adapters.TryGet(index, module, out var adapter) ? y.add(adapter.forward(x), HeldScalars.One) : y;
+    }
+
+    private Tensor Attention(HostLayer layer, Tensor xBTD, long queryStart, LoraAdapters? adapters = null, int index = -1)
     {
         long b = xBTD.shape[0], t = xBTD.shape[1], q = t - queryStart;
         int h = Config.HeadCount, dh = Config.HeadDim;
         var queryIn = queryStart == 0 ? xBTD : xBTD.narrow(1, queryStart, q);
-        var qBHQd = nn.functional.linear(queryIn, layer.QWeight!, layer.QBias).view(b, q, h, dh).transpose(1, 2);
-        var kBHTd = nn.functional.linear(xBTD, layer.KWeight!, layer.KBias).view(b, t, h, dh).transpose(1, 2);
-        var vBHTd = nn.functional.linear(xBTD, layer.VWeight!, layer.VBias).view(b, t, h, dh).transpose(1, 2);
+        var qBHQd = Project(queryIn, layer.QWeight!, layer.QBias, adapters, index, LoraAdapters.Q).view(b, q, h, dh).transpose(1, 2);
+        var kBHTd = Project(xBTD, layer.KWeight!, layer.KBias, adapters, index, LoraAdapters.K).view(b, t, h, dh).transpose(1, 2);
+        var vBHTd = Project(xBTD, layer.VWeight!, layer.VBias, adapters, index, LoraAdapters.V).view(b, t, h, dh).transpose(1, 2);
         var scoresBHQT = qBHQd.matmul(kBHTd.transpose(2, 3));
         scoresBHQT = ScaleScores(scoresBHQT);
         var scoresMasked = scoresBHQT.masked_fill(Mask(layer.Attention, queryStart, t).logical_not(), HeldScalars.FloatMin);
         var zBHQd = scoresMasked.softmax(-1).matmul(vBHTd);
         var zBQF = zBHQd.transpose(1, 2).reshape(b, q, h * dh);
-        return nn.functional.linear(zBQF, layer.OutWeight!, layer.OutBias);
+        return Project(zBQF, layer.OutWeight!, layer.OutBias, adapters, index, LoraAdapters.Out);
     }
 
     /// <summary>Attention scores divided by √d_head where the config scales them (GPT-Neo does not).</summary>

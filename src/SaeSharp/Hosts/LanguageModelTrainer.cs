@@ -133,7 +133,7 @@ public class LanguageModelTrainer
     }
 
     /// <summary>Inputs (tokens 0..n−2, padded with 0) and targets (tokens 1..n−1, padded with <see cref="IgnoredTarget"/>).</summary>
-    private static (Tensor InputsBT, Tensor TargetsBT, long Predicted) Pad(IReadOnlyList<long[]> sequences, int[] batch)
+    internal static (Tensor InputsBT, Tensor TargetsBT, long Predicted) Pad(IReadOnlyList<long[]> sequences, int[] batch)
     {
         int t = batch.Max(i => sequences[i].Length) - 1;
         var inputs = new long[batch.Length * t];
@@ -150,7 +150,7 @@ public class LanguageModelTrainer
         return (tensor(inputs, [batch.Length, t]), tensor(targets, [batch.Length, t]), predicted);
     }
 
-    private static void CheckSequences(HostConfig config, IReadOnlyList<long[]> sequences, string field)
+    internal static void CheckSequences(HostConfig config, IReadOnlyList<long[]> sequences, string field)
     {
         if (sequences.Count == 0) throw new SaeSharpException("is empty; training and evaluation need at least one sequence", field: field);
         for (int i = 0; i < sequences.Count; i++)

@@ -11,6 +11,7 @@ using SaeSharp.Harvest;
 using SaeSharp.Harvest.Onnx;
 using SaeSharp.Harvest.Store;
 using SaeSharp.Hosts;
+using SaeSharp.Lora;
 using SaeSharp.Testbeds.Demos;
 using SaeSharp.Testbeds.ModularAddition;
 using SaeSharp.Testbeds.Stories;
@@ -50,6 +51,14 @@ public sealed class JsonOutputSnapshotTests
     [Fact]
     public void Eval_FixedMetrics_MatchesSnapshot() => Snapshot.Match("eval.json", CliJson.Serialize(
         EvalOutput.From("/runs/synthetic", "topk", 16, 32, Eval, recoveredFraction: 0.9375), Json.EvalOutput));
+
+    [Fact]
+    public void Lora_FixedResult_MatchesSnapshot() => Snapshot.Match("lora.json", CliJson.Serialize(
+        LoraOutput.From("/hosts/stories", "/runs/sae", "resid_post.2", new LoraConfig { Rank = 8, Layers = [3] }, trainSequences: 3000, heldOutSequences: 200,
+            before: new SplicedEvaluation(0.75, 0.8125, double.NaN, double.NaN, 0.0625, 0.75, 0.6875, double.NaN, double.NaN, 17931),
+            after: new SplicedEvaluation(0.75, 0.78125, double.NaN, double.NaN, 0.03125, 0.75, 0.71875, double.NaN, double.NaN, 17931),
+            run: new LoraTrainResult(400, 0, 0.0625, 0.03125, 640000, 480.5, []), "/runs/lora/adapters", "/runs/lora/merged-spliced.onnx", onnxCeSplicedAfter: 0.78125, seconds: 575.25),
+        Json.LoraOutput));
 
     [Fact]
     public void AnalyzeDarkMatter_FixedResult_MatchesSnapshot() => Snapshot.Match("analyze-dark-matter.json", CliJson.Serialize(
