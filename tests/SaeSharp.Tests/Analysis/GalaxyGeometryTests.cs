@@ -65,6 +65,36 @@ public sealed class GalaxyGeometryTests(ITestOutputHelper output)
     }
 
     /// <summary>Points in tight, well separated clusters have far less entropy than the Gaussian of their covariance.</summary>
+    /// <summary>
+    /// Against numpy: tests/fixtures/analysis/galaxy_numpy.py (Debian python3-numpy: np.cov, np.linalg.eigvalsh,
+    /// np.polyfit) wrote 200 points of width 24 with a planted spectrum, and its eigenvalues and power-law fit over
+    /// ranks 3 to 12. The test reads only the committed JSON, so it needs no Python.
+    /// </summary>
+    [Fact]
+    public void GalaxyGeometry_Analyze_PlantedCloud_MatchesNumpyFixture()
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(SaeSharp.Testing.RepositoryPaths.Fixture("analysis", "galaxy-numpy.json")));
+        var root = document.RootElement;
+        int rows = root.GetProperty("rows").GetInt32(), d = root.GetProperty("d").GetInt32();
+        float[] values = [.. root.GetProperty("points").EnumerateArray().Select(v => (float)v.GetDouble())];
+        using var points = tensor(values, [rows, d]);
+
+        var result = GalaxyGeometry.Analyze(points, new GalaxyOptions
+        {
+            FirstRank = root.GetProperty("first_rank").GetInt32(), LastRank = root.GetProperty("last_rank").GetInt32(),
+        });
+
+        var expected = root.GetProperty("expected");
+        double[] eigenvalues = [.. expected.GetProperty("eigenvalues").EnumerateArray().Select(v => v.GetDouble())];
+        output.WriteLine($"alpha {result.PowerLawAlpha:F6} (numpy {expected.GetProperty("alpha").GetDouble():F6})");
+        Assert.Equal(eigenvalues.Length, result.Eigenvalues.Count);
+        for (int i = 0; i < eigenvalues.Length; i++)
+            Assert.Equal(eigenvalues[i], result.Eigenvalues[i], eigenvalues[0] * 1e-9);
+        Assert.Equal(expected.GetProperty("alpha").GetDouble(), result.PowerLawAlpha, 1e-8);
+        Assert.Equal(expected.GetProperty("intercept").GetDouble(), result.LogIntercept, 1e-8);
+        Assert.InRange(expected.GetProperty("alpha").GetDouble(), result.AlphaLow, result.AlphaHigh);
+    }
+
     [Fact]
     public void GalaxyGeometry_Analyze_ClusteredCloud_EntropyAboveIsotropic()
     {
