@@ -15,8 +15,9 @@ public sealed class HostKvCache : IDisposable
     private readonly Tensor[] _valuesBHCd;
     private bool _disposed;
 
-    internal HostKvCache(HostConfig config, int batchSize, Device device)
+    internal HostKvCache(object owner, HostConfig config, int batchSize, Device device)
     {
+        Owner = owner;
         long[] shape = [batchSize, config.HeadCount, config.ContextLength, config.HeadDim];
         _keysBHCd = new Tensor[config.LayerCount];
         _valuesBHCd = new Tensor[config.LayerCount];
@@ -29,6 +30,9 @@ public sealed class HostKvCache : IDisposable
         BatchSize = batchSize;
         Capacity = config.ContextLength;
     }
+
+    /// <summary>The model that made the cache: only its keys and values fit.</summary>
+    internal object Owner { get; }
 
     /// <summary>The rows (sequences) the cache holds.</summary>
     public int BatchSize { get; private set; }

@@ -125,7 +125,7 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
     public HostKvCache CreateKvCache(int batchSize)
     {
         if (batchSize < 1) throw new SaeSharpException($"is {batchSize}; must be at least 1", field: "batch_size");
-        return new HostKvCache(Config, batchSize, _wte.device);
+        return new HostKvCache(this, Config, batchSize, _wte.device);
     }
 
     /// <summary>
@@ -138,11 +138,13 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>
     /// positions' keys and values are appended to the cache. Not differentiable (inference only).
     /// </summary>
     /// <exception cref="SaeSharpException">The ids have the wrong type, shape or range, do not match the cache's batch
-    /// size, would pass the context length, or a hook names an unknown point.</exception>
+    /// size, would pass the context length, the cache belongs to another model, or a hook names an unknown point.</exception>
     public Tensor ForwardIncremental(Tensor newIdsBN, HostKvCache cache, HostHooks? hooks = null)
     {
         ArgumentNullException.ThrowIfNull(cache);
         cache.ThrowIfDisposed();
+        if (!ReferenceEquals(cache.Owner, this))
+            throw new SaeSharpException("the key/value cache was made by another model; make one with this model's CreateKvCache", field: "cache");
         CheckInput(newIdsBN);
         if (newIdsBN.shape[0] != cache.BatchSize)
             throw new SaeSharpException($"input ids have {newIdsBN.shape[0]} rows but the cache holds {cache.BatchSize}", field: "input_ids");

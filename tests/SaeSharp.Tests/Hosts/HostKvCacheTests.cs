@@ -106,5 +106,7 @@ public sealed class HostKvCacheTests
         Assert.Throws<SaeSharpException>(() => model.CreateKvCache(0));
         using var oneRow = zeros([2, 1], ScalarType.Int64);
         Assert.Throws<SaeSharpException>(() => model.ForwardIncremental(oneRow, cache, new HostHooks().Capture("resid_post.3")));
+        using var other = Model();
+        Assert.Contains("another model", Assert.Throws<SaeSharpException>(() => other.ForwardIncremental(oneRow, cache)).Message);
     }
 }
