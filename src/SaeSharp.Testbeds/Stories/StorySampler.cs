@@ -13,15 +13,29 @@ namespace SaeSharp.Testbeds.Stories;
 /// </summary>
 public static class StorySampler
 {
-    /// <summary>Rows sampled in one batch (the whole prefix is run again at each step: no key/value cache).</summary>
+    /// <summary>Rows sampled in one batch.</summary>
     private const int BatchRows = 64;
 
     /// <summary>
     /// The prompts' continuations, in compact ids, prompt included; a sequence ends with <paramref name="endIndex"/>
-    /// when the model wrote it. Prompts must all have the same length.
+    /// when the model wrote it. Prompts must all have the same length. Each new token costs one position
+    /// (<see cref="HostTransformer.ForwardIncremental"/> with a key/value cache); <paramref name="hooks"/> act on the
+    /// new positions.
     /// </summary>
     public static IReadOnlyList<long[]> Sample(HostTransformer model, IReadOnlyList<long[]> prompts, long endIndex, int maxLength,
-        double temperature, ulong seed, HostHooks? hooks = null, CancellationToken cancellationToken = default)
+        double temperature, ulong seed, HostHooks? hooks = null, CancellationToken cancellationToken = default) =>
+        Run(model, prompts, endIndex, maxLength, temperature, seed, hooks, useCache: true, cancellationToken);
+
+    /// <summary>
+    /// The plain twin of <see cref="Sample"/>: the whole prefix is run again for every new token, with hooks on every
+    /// position. Same random draws, so the same text wherever the two paths' probabilities agree.
+    /// </summary>
+    internal static IReadOnlyList<long[]> SampleWithoutCache(HostTransformer model, IReadOnlyList<long[]> prompts, long endIndex, int maxLength,
+        double temperature, ulong seed, HostHooks? hooks = null, CancellationToken cancellationToken = default) =>
+        Run(model, prompts, endIndex, maxLength, temperature, seed, hooks, useCache: false, cancellationToken);
+
+    private static long[][] Run(HostTransformer model, IReadOnlyList<long[]> prompts, long endIndex, int maxLength,
+        double temperature, ulong seed, HostHooks? hooks, bool useCache, CancellationToken cancellationToken)
     {
         if (prompts.Count == 0) return [];
         int promptLength = prompts[0].Length;
@@ -35,32 +49,42 @@ public static class StorySampler
         bool wasTraining = model.training;
         model.eval();
         using var noGrad = no_grad();
+        using var inverse = (1.0 / temperature).ToScalar();
         for (int start = 0; start < prompts.Count; start += BatchRows)
         {
             int rows = Math.Min(BatchRows, prompts.Count - start);
             var sequences = Enumerable.Range(start, rows).Select(i => new List<long>(prompts[i])).ToArray();
             var rngs = Enumerable.Range(start, rows).Select(i => new StoryRandom(seed ^ (0x9E37_79B9_7F4A_7C15UL * (ulong)(i + 1)))).ToArray();
-            var done = new bool[rows];
-            for (int length = promptLength; length < maxLength && done.Contains(false); length++)
+            // The unfinished rows, in cache order: every row of a batch has the same length, since all prompts do.
+            var active = Enumerable.Range(0, rows).ToList();
+            using var cache = useCache ? model.CreateKvCache(rows) : null;
+            for (int length = promptLength; length < maxLength && active.Count > 0; length++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                // Only unfinished rows are run: every row of a batch has the same length, since all prompts do.
-                var active = Enumerable.Range(0, rows).Where(r => !done[r]).ToArray();
-                var ids = new long[active.Length * length];
-                for (int a = 0; a < active.Length; a++)
-                    for (int t = 0; t < length; t++)
-                        ids[a * length + t] = sequences[active[a]][t];
-                var logitsBV = model.Forward(tensor(ids, [active.Length, length]), hooks).select(1, length - 1).to_type(ScalarType.Float64);
-                using var inverse = (1.0 / temperature).ToScalar();
+                // With the cache only the tokens it has not read yet are fed: the prompt first, then one token a step.
+                int fed = cache is null ? length : length - cache.Length;
+                var ids = new long[active.Count * fed];
+                for (int a = 0; a < active.Count; a++)
+                    for (int t = 0; t < fed; t++)
+                        ids[a * fed + t] = sequences[active[a]][length - fed + t];
+                using var idsBT = tensor(ids, [active.Count, fed]);
+                var logitsBTV = cache is null ? model.Forward(idsBT, hooks) : model.ForwardIncremental(idsBT, cache, hooks);
+                var logitsBV = logitsBTV.select(1, fed - 1).to_type(ScalarType.Float64);
                 var probabilities = logitsBV.mul(inverse).softmax(1).contiguous().data<double>().ToArray();
                 int v = (int)logitsBV.shape[1];
-                for (int a = 0; a < active.Length; a++)
+                var stillActive = new List<long>(active.Count);
+                for (int a = 0; a < active.Count; a++)
                 {
                     int r = active[a];
                     long next = Draw(probabilities.AsSpan(a * v, v), rngs[r]);
                     sequences[r].Add(next);
-                    if (next == endIndex) done[r] = true;
+                    if (next != endIndex) stillActive.Add(a);
+                }
+                if (stillActive.Count < active.Count)
+                {
+                    if (cache is not null && stillActive.Count > 0) cache.KeepRows(stillActive);
+                    active = stillActive.Select(a => active[(int)a]).ToList();
                 }
             }
             for (int r = 0; r < rows; r++) result[start + r] = sequences[r].ToArray();

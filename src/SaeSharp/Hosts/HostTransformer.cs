@@ -140,6 +140,55 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>, IHookedHost
     }
 
     /// <summary>
+    /// An empty key/value cache for <paramref name="batchSize"/> sequences, for <see cref="ForwardIncremental"/>; it
+    /// holds <c>2 · LayerCount · batchSize · ContextLength · HeadCount · HeadDim</c> floats.
+    /// </summary>
+    /// <exception cref="SaeSharpException"><paramref name="batchSize"/> is below 1.</exception>
+    public HostKvCache CreateKvCache(int batchSize)
+    {
+        if (batchSize < 1) throw new SaeSharpException($"is {batchSize}; must be at least 1", field: "batch_size");
+        return new HostKvCache(this, Config, batchSize, _wte.device);
+    }
+
+    /// <summary>
+    /// Incremental decoding: the logits <c>[B, N, OutputSize]</c> of <paramref name="newIdsBN"/>, the next N tokens of
+    /// the sequences whose first <see cref="HostKvCache.Length"/> tokens <paramref name="cache"/> has read; equal (up to
+    /// float rounding) to the last N positions of <see cref="Forward(Tensor, HostHooks?)"/> on the whole sequences.
+    /// Position embeddings start at the cache's length, local layers see only their window of keys, and
+    /// <paramref name="hooks"/> act on the new positions alone (<c>[B, N, D]</c>): a hook that acts on each position by
+    /// itself, such as adding a steering vector, changes the result exactly as it does in the full forward. The new
+    /// positions' keys and values are appended to the cache. Not differentiable (inference only).
+    /// </summary>
+    /// <exception cref="SaeSharpException">The ids have the wrong type, shape or range, do not match the cache's batch
+    /// size, would pass the context length, the cache belongs to another model, or a hook names an unknown point.</exception>
+    public Tensor ForwardIncremental(Tensor newIdsBN, HostKvCache cache, HostHooks? hooks = null)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        cache.ThrowIfDisposed();
+        if (!ReferenceEquals(cache.Owner, this))
+            throw new SaeSharpException("the key/value cache was made by another model; make one with this model's CreateKvCache", field: "cache");
+        CheckInput(newIdsBN);
+        if (newIdsBN.shape[0] != cache.BatchSize)
+            throw new SaeSharpException($"input ids have {newIdsBN.shape[0]} rows but the cache holds {cache.BatchSize}", field: "input_ids");
+        if (cache.Capacity != Config.ContextLength || cache.Length + newIdsBN.shape[1] > Config.ContextLength)
+            throw new SaeSharpException($"{newIdsBN.shape[1]} new tokens after {cache.Length} cached pass the context length {Config.ContextLength}", field: "input_ids");
+        if (hooks is not null) CheckHookPoints(hooks);
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        int past = cache.Length, n = (int)newIdsBN.shape[1];
+        var xBND = Embed(newIdsBN, past);
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            xBND = ApplyHook(hooks, HostHooks.ResidPre(i), xBND);
+            xBND = Block(_layers[i], xBND, queryStart: 0, hooks, HostHooks.ResidMid(i), adapters: null, i, cache);
+            xBND = ApplyHook(hooks, HostHooks.ResidPost(i), xBND);
+        }
+        cache.Advance(n);
+        hooks?.MoveCapturedToOuterScope();
+        return Unembed(xBND).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// The logits at the last position only, <c>[B, OutputSize]</c>, equal to <c>Forward(ids)[:, -1]</c>: the last
     /// block computes attention queries and the MLP for that position alone, which is all a loss on the last token's
     /// answer needs (the fast path for training a host on such a task). Differentiable like <see cref="Forward(Tensor, HostHooks?)"/>.
@@ -364,11 +413,12 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>, IHookedHost
         return result;
     }
 
-    private Tensor Embed(Tensor inputIdsBT)
+    /// <summary>Token plus position embeddings <c>[B, T, D]</c>, the first token at position <paramref name="start"/>.</summary>
+    private Tensor Embed(Tensor inputIdsBT, long start = 0)
     {
         long t = inputIdsBT.shape[1];
         return _wte.index_select(0, inputIdsBT.reshape(-1)).reshape(inputIdsBT.shape[0], t, Config.ModelDim)
-            .add(_wpe.narrow(0, 0, t), HeldScalars.One);
+            .add(_wpe.narrow(0, start, t), HeldScalars.One);
     }
 
     private Tensor Unembed(Tensor xBTD) => nn.functional.linear(FinalNorm(xBTD), UnembeddingWeight);
@@ -380,13 +430,18 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>, IHookedHost
 
     /// <summary>
     /// One block; queries (and the block's output) cover positions queryStart..T−1 only. The stream between
-    /// attention and MLP goes through <paramref name="hooks"/> at <paramref name="midPoint"/> when given.
+    /// attention and MLP goes through <paramref name="hooks"/> at <paramref name="midPoint"/> when given. With a
+    /// <paramref name="cache"/>, <paramref name="xBTD"/> holds the new positions only and attention also reads the
+    /// cached keys of layer <paramref name="layerIndex"/>.
     /// </summary>
-    private Tensor Block(HostLayer layer, Tensor xBTD, long queryStart, HostHooks? hooks = null, string? midPoint = null, LoraAdapters? adapters = null, int index = -1)
+    private Tensor Block(HostLayer layer, Tensor xBTD, long queryStart, HostHooks? hooks = null, string? midPoint = null,
+        LoraAdapters? adapters = null, int index = -1, HostKvCache? cache = null)
     {
         var attnIn = Config.UseLayerNorm ? LayerNorm(xBTD, layer.Ln1Weight!, layer.Ln1Bias!) : xBTD;
         var residBQD = queryStart == 0 ? xBTD : xBTD.narrow(1, queryStart, xBTD.shape[1] - queryStart);
-        var mid = residBQD.add(Attention(layer, attnIn, queryStart, adapters, index), HeldScalars.One);
+        // Incremental decoding (a key/value cache) serves sampling from the plain model; adapters are merged first.
+        var attention = cache is null ? Attention(layer, attnIn, queryStart, adapters, index) : CachedAttention(layer, attnIn, cache, index);
+        var mid = residBQD.add(attention, HeldScalars.One);
         if (midPoint is not null) mid = ApplyHook(hooks, midPoint, mid);
         var mlpIn = Config.UseLayerNorm ? LayerNorm(mid, layer.Ln2Weight!, layer.Ln2Bias!) : mid;
         var hidden = Project(mlpIn, layer.FcWeight!, layer.FcBias, adapters, index, LoraAdapters.Fc);
@@ -415,6 +470,25 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>, IHookedHost
         var zBHQd = scoresMasked.softmax(-1).matmul(vBHTd);
         var zBQF = zBHQd.transpose(1, 2).reshape(b, q, h * dh);
         return Project(zBQF, layer.OutWeight!, layer.OutBias, adapters, index, LoraAdapters.Out);
+    }
+
+    /// <summary>
+    /// Attention of the new positions <c>[B, N, D]</c> (absolute positions Length..Length+N−1) over the cached keys and
+    /// their own, with the same mask as the full forward: the plain path's query rows for these positions.
+    /// </summary>
+    private Tensor CachedAttention(HostLayer layer, Tensor xBND, HostKvCache cache, int layerIndex)
+    {
+        long b = xBND.shape[0], n = xBND.shape[1], past = cache.Length, t = past + n;
+        int h = Config.HeadCount, dh = Config.HeadDim;
+        var qBHNd = nn.functional.linear(xBND, layer.QWeight!, layer.QBias).view(b, n, h, dh).transpose(1, 2);
+        var kBHNd = nn.functional.linear(xBND, layer.KWeight!, layer.KBias).view(b, n, h, dh).transpose(1, 2);
+        var vBHNd = nn.functional.linear(xBND, layer.VWeight!, layer.VBias).view(b, n, h, dh).transpose(1, 2);
+        var (kBHTd, vBHTd) = cache.Append(layerIndex, kBHNd, vBHNd);
+        var scoresBHNT = ScaleScores(qBHNd.matmul(kBHTd.transpose(2, 3)));
+        var scoresMasked = scoresBHNT.masked_fill(Mask(layer.Attention, past, t).logical_not(), HeldScalars.FloatMin);
+        var zBHNd = scoresMasked.softmax(-1).matmul(vBHTd);
+        var zBNF = zBHNd.transpose(1, 2).reshape(b, n, h * dh);
+        return nn.functional.linear(zBNF, layer.OutWeight!, layer.OutBias);
     }
 
     /// <summary>Attention scores divided by √d_head where the config scales them (GPT-Neo does not).</summary>

@@ -30,4 +30,24 @@ public sealed class StorySamplerTests
         // Another seed draws other tokens from the same distribution.
         Assert.NotEqual(plain, StorySampler.Sample(model, prompts, endIndex: 0, maxLength: 20, temperature: 1, seed: 43));
     }
+
+    [Fact]
+    public void Sample_WithKvCache_DrawsTheSameTokensAsThePlainPath()
+    {
+        using var model = new HostTransformer(HostConfig.GptNeo(vocabSize: 24, contextLength: 20, modelDim: 16, headCount: 2, layerCount: 3, window: 4) with { InitStd = 0.3 }, seed: 2);
+        long[][] prompts = [[3, 1], [5, 9], [7, 7], [3, 1], [11, 4], [2, 0], [8, 8], [1, 2]];
+        // The end token is the one this model writes most, so that rows end at different lengths.
+        long end = StorySampler.Sample(model, prompts, endIndex: -1, maxLength: 20, temperature: 0.8, seed: 5)
+            .SelectMany(s => s.Skip(2)).GroupBy(id => id).OrderByDescending(g => g.Count()).First().Key;
+        var cached = StorySampler.Sample(model, prompts, end, maxLength: 20, temperature: 0.8, seed: 5);
+        Assert.Equal(StorySampler.SampleWithoutCache(model, prompts, end, maxLength: 20, temperature: 0.8, seed: 5), cached);
+        // Rows end at different lengths, so the cache drops finished rows mid-batch.
+        Assert.True(cached.Select(s => s.Length).Distinct().Count() > 1, string.Join(", ", cached.Select(s => s.Length)));
+
+        using var addD = randn(16, generator: new TorchSharp.torch.Generator(4)).mul(3.0);
+        HostHooks Steer() => new HostHooks().Replace("resid_post.1", xBTD => xBTD.add(addD, HeldScalars.One));
+        var steered = StorySampler.Sample(model, prompts, end, maxLength: 20, temperature: 0.8, seed: 5, Steer());
+        Assert.Equal(StorySampler.SampleWithoutCache(model, prompts, end, maxLength: 20, temperature: 0.8, seed: 5, Steer()), steered);
+        Assert.NotEqual(cached, steered);
+    }
 }
