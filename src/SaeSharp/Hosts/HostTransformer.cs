@@ -432,7 +432,7 @@ public sealed class HostTransformer : nn.Module<Tensor, Tensor>, IHookedHost
     /// One block; queries (and the block's output) cover positions queryStart..T−1 only. The stream between
     /// attention and MLP goes through <paramref name="hooks"/> at <paramref name="midPoint"/> when given. With a
     /// <paramref name="cache"/>, <paramref name="xBTD"/> holds the new positions only and attention also reads the
-    /// cached keys of layer <paramref name="layerIndex"/>.
+    /// cached keys of layer <paramref name="index"/>.
     /// </summary>
     private Tensor Block(HostLayer layer, Tensor xBTD, long queryStart, HostHooks? hooks = null, string? midPoint = null,
         LoraAdapters? adapters = null, int index = -1, HostKvCache? cache = null)
