@@ -273,15 +273,7 @@ public static class StoryCrosscoderDemo
     private static void WriteDashboard(string path, StoryPairResult pair, Crosscoder crosscoder, Tensor codesNL, LabelScores labelScores, StoryCrosscoderScore score,
         IReadOnlyList<Story> stories, StoreLabels labels, StoryCrosscoderDemoOptions options)
     {
-        var tokenizer = Gpt2Tokenizer.Gpt2();
-        var texts = new Dictionary<int, string>();
-        string Text(int gpt2Id)
-        {
-            if (!texts.TryGetValue(gpt2Id, out var text)) texts[gpt2Id] = text = tokenizer.Decode([gpt2Id]);
-            return text;
-        }
-        var tokens = stories.SelectMany(s => s.TokenIds).Select(Text).ToArray();
-        var sequenceIds = labels.SequenceLengths.SelectMany((length, story) => Enumerable.Repeat(story, length)).ToArray();
+        var (tokens, sequenceIds, text) = StoryDemo.DashboardTokens(stories, labels);
         // Each label's best latent first (reflections first), then the other distilled-only and base-only latents.
         var shown = score.Labels.OrderByDescending(l => l.Reflection).ThenByDescending(l => l.F1).Select(l => l.BestLatent).Where(j => j >= 0)
             .Concat(score.Diff.Latents.Where(l => l.Class is LatentClass.BOnly or LatentClass.AOnly).OrderByDescending(l => l.FiringFraction).Select(l => l.Index))
@@ -291,7 +283,7 @@ public static class StoryCrosscoderDemo
         {
             SequenceIds = sequenceIds,
             Labels = labelScores,
-            Logits = new DashboardLogits(decoderLD, pair.Distilled.TokenEmbedding, index => Text(pair.Vocabulary.Ids[index])),
+            Logits = new DashboardLogits(decoderLD, pair.Distilled.TokenEmbedding, index => text(pair.Vocabulary.Ids[index])),
             Notes = score.Diff.Latents.ToDictionary(l => l.Index, l => string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"{l.Class switch { LatentClass.AOnly => "base-only", LatentClass.BOnly => "distilled-only", LatentClass.Shared => "shared", _ => "dead" }}: decoder norm base {l.NormA:F3}, distilled {l.NormB:F3} (relative {l.RelativeNorm:F2}){(l.OnlyLooksExclusive ? ", latent scaling: only looks exclusive" : "")}")),
             Options = new LatentDashboardOptions

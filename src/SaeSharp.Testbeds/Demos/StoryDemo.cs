@@ -200,8 +200,11 @@ public static class StoryDemo
         return shown;
     }
 
-    private static void WriteDashboard(string path, StoryHostResult host, Sae sae, LatentActivations latents, LabelScores scores,
-        IReadOnlyList<Story> stories, StoreLabels labels, IReadOnlyList<int> shown, StoryDemoOptions options)
+    /// <summary>
+    /// Each store row's token as text and the story it belongs to, for a dashboard of stories harvested each alone
+    /// (rows in story order); <c>Text</c> decodes one GPT-2 id, each id once.
+    /// </summary>
+    internal static (string[] Tokens, int[] SequenceIds, Func<int, string> Text) DashboardTokens(IReadOnlyList<Story> stories, StoreLabels labels)
     {
         var tokenizer = Gpt2Tokenizer.Gpt2();
         var texts = new Dictionary<int, string>();
@@ -212,12 +215,19 @@ public static class StoryDemo
         }
         var tokens = stories.SelectMany(s => s.TokenIds).Select(Text).ToArray();
         var sequenceIds = labels.SequenceLengths.SelectMany((length, story) => Enumerable.Repeat(story, length)).ToArray();
+        return (tokens, sequenceIds, Text);
+    }
+
+    private static void WriteDashboard(string path, StoryHostResult host, Sae sae, LatentActivations latents, LabelScores scores,
+        IReadOnlyList<Story> stories, StoreLabels labels, IReadOnlyList<int> shown, StoryDemoOptions options)
+    {
+        var (tokens, sequenceIds, text) = DashboardTokens(stories, labels);
         // The host ties its unembedding to the token embedding; its rows are compact indices, shown as GPT-2 strings.
         var input = new LatentDashboardInput(latents, tokens)
         {
             SequenceIds = sequenceIds,
             Labels = scores,
-            Logits = new DashboardLogits(sae.DecoderWeights, host.Model.TokenEmbedding, index => Text(host.Vocabulary.Ids[index])),
+            Logits = new DashboardLogits(sae.DecoderWeights, host.Model.TokenEmbedding, index => text(host.Vocabulary.Ids[index])),
             Options = new LatentDashboardOptions
             {
                 Title = $"Story host: TopK SAE latents at {options.Hook} ({sae.LatentCount} latents, k = {options.K})",
